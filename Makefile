@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` (the sidecar, embedded state) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(open("pyproject.toml","rb").read()).hexdigest()[:10])')
+
+.PHONY: install run test test-fast lint bench tools lambda-zip clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)  ## create .venv with the gateway and its test dependencies
+
+run: $(STAMP)  ## serve the sidecar on 127.0.0.1:8787 (memory sessions, local-file originals)
+	$(VENV)/bin/headroom-gateway serve
+
+tools: $(STAMP)  ## real servers and tools the integration and packaging tests drive
+	bash tests/tools/install.sh
+
+test: $(STAMP) tools  ## lint, then every test (unit, integration, packaging)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+test-fast: $(STAMP)  ## unit tests only
+	$(PY) -m pytest tests/unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP)  ## measure savings, latency, overhead and memory; writes bench-results/
+	$(PY) -m tests.bench.run
+
+clean:
+	rm -rf $(VENV) .tools dist build bench-results

@@ -1,0 +1,1 @@
+"""Adapters: settings, stores, metrics and HTTP around the core's ports."""

@@ -1,0 +1,61 @@
+"""The app factory: the whole HTTP surface, built from settings and services, at call time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
+
+from adapters.bootstrap import Services
+from adapters.http.api import api_router
+from adapters.http.health import health_router
+from adapters.http.middleware import BodySizeLimit, InFlight
+from core.errors import InvalidRequest
+
+log = logging.getLogger(__name__)
+
+
+def create_app(services: Services, warm_in_background: bool = True) -> FastAPI:
+    """One app per call, with its own metrics registry; nothing shared between apps."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warming = None
+        if not services.service.ready:
+            warming = asyncio.get_running_loop().run_in_executor(None, services.warm)
+            if not warm_in_background:
+                await warming
+        yield
+        if warming is not None and not warming.done():
+            warming.cancel()
+        await services.aclose()
+
+    app = FastAPI(title="headroom-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(health_router(services))
+    app.include_router(api_router(services))
+    app.mount("/metrics", make_asgi_app(registry=services.telemetry.registry))
+
+    @app.exception_handler(InvalidRequest)
+    async def invalid(request: Request, error: InvalidRequest) -> JSONResponse:
+        services.telemetry.rejected()
+        kind = {401: "unauthorized", 404: "not_found", 503: "unavailable"}.get(
+            error.status, "invalid_request"
+        )
+        return JSONResponse({"error": {"type": kind, "message": error.message}},
+                            status_code=error.status)  # fmt: skip
+
+    @app.exception_handler(RequestValidationError)
+    async def unprocessable(request: Request, error: RequestValidationError) -> JSONResponse:
+        services.telemetry.rejected()
+        return JSONResponse({"error": {"type": "invalid_request", "message": str(error)}},
+                            status_code=422)  # fmt: skip
+
+    app.add_middleware(InFlight, gauge=services.telemetry.in_flight)
+    app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes or 16 * 2**20)
+    return app

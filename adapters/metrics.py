@@ -1,0 +1,84 @@
+"""Prometheus metrics for the gateway, in a registry of its own per app.
+
+Label values are a small fixed set (outcomes, formats, engine labels from the code); no
+tenant or user id becomes a label unless the operator turns that on.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from core.ports import RequestReport
+
+OUTCOMES = ("compressed", "passthrough", "bypassed", "failed_open", "rejected")
+#: Seconds. Compression of new content takes 5 ms to ~1 s; replayed turns a few ms.
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+OVERHEAD_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+class PrometheusTelemetry:
+    """Implements the core's Telemetry port; also owns the HTTP-level gauges."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        ns = "headroom_gateway"
+        r = self.registry
+        self.requests = Counter(f"{ns}_requests", "Compress requests by outcome and format.",
+                                ["outcome", "format"], registry=r)  # fmt: skip
+        self.tokens = Counter(f"{ns}_tokens", "Tokens seen by direction (before, after, saved).",
+                              ["direction"], registry=r)  # fmt: skip
+        self.engine_blocks = Counter(f"{ns}_engine_blocks", "Blocks compressed, by engine.",
+                                     ["engine"], registry=r)  # fmt: skip
+        self.latency = Histogram(f"{ns}_request_duration_seconds",
+                                 "Time to answer a compress request.", ["outcome"],
+                                 buckets=LATENCY_BUCKETS, registry=r)  # fmt: skip
+        self.overhead = Histogram(f"{ns}_overhead_seconds",
+                                  "Gateway time outside the compression engines.",
+                                  buckets=OVERHEAD_BUCKETS, registry=r)  # fmt: skip
+        self.replayed_messages = Counter(f"{ns}_replayed_messages",
+                                         "Messages returned byte-identical from session state.",
+                                         registry=r)  # fmt: skip
+        self.replay_hits = Counter(f"{ns}_session_replay_hits",
+                                   "Requests that replayed at least one message.", registry=r)
+        self.store_errors = Counter(f"{ns}_store_errors", "Calls to a state store that failed.",
+                                    ["store"], registry=r)  # fmt: skip
+        self.fail_open = Counter(f"{ns}_fail_open", "Requests returned unchanged after a fault.",
+                                 ["reason"], registry=r)  # fmt: skip
+        self.in_flight = Gauge(f"{ns}_requests_in_flight", "Compress requests being handled.",
+                               registry=r)  # fmt: skip
+        self.ready = Gauge(f"{ns}_ready", "1 once engines are warm.", registry=r)
+        self.shared_state_ok = Gauge(f"{ns}_shared_state_ok",
+                                     "1 when every configured state store answers.", registry=r)
+        for outcome in OUTCOMES:
+            self.latency.labels(outcome)
+            for fmt in ("openai", "anthropic", "unknown"):
+                self.requests.labels(outcome, fmt)
+        for direction in ("before", "after", "saved"):
+            self.tokens.labels(direction)
+        for store in ("session", "originals"):
+            self.store_errors.labels(store)
+        self.shared_state_ok.set(1)
+
+    def request_finished(self, report: RequestReport) -> None:
+        self.requests.labels(report.outcome, report.fmt).inc()
+        self.latency.labels(report.outcome).observe(report.latency_seconds)
+        if report.outcome in ("compressed", "passthrough"):
+            self.overhead.observe(max(0.0, report.latency_seconds - report.engine_seconds))
+            self.tokens.labels("before").inc(report.tokens_before)
+            self.tokens.labels("after").inc(report.tokens_after)
+            self.tokens.labels("saved").inc(max(0, report.tokens_before - report.tokens_after))
+        for engine, count in report.engines.items():
+            self.engine_blocks.labels(engine).inc(count)
+        if report.messages_replayed:
+            self.replay_hits.inc()
+            self.replayed_messages.inc(report.messages_replayed)
+        if not report.session_store_ok:
+            self.store_errors.labels("session").inc()
+        if not report.original_store_ok:
+            self.store_errors.labels("originals").inc()
+        if report.failure:
+            self.fail_open.labels(report.failure if report.failure == "deadline" else "error").inc()
+
+    def rejected(self) -> None:
+        """A request refused before reaching the core (bad input, auth, size)."""
+        self.requests.labels("rejected", "unknown").inc()

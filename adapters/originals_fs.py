@@ -1,0 +1,62 @@
+"""The embedded CCR original store: one file per original under the data directory.
+
+Layout `<dir>/<tenant digest>/<hash[:2]>/<hash>`; the tenant is hashed so no header value
+can steer a path, and a tenant can only ever open files under its own directory. A file's
+mtime is set to its expiry time; reads check it and remove expired files when seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from core.ccr import is_valid_hash
+from core.ports import StoreUnavailable
+
+
+class FileOriginalStore:
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    async def put_many(self, tenant: str, items: Mapping[str, str], ttl_seconds: int) -> None:
+        try:
+            await asyncio.to_thread(self._write, tenant, dict(items), ttl_seconds)
+        except OSError as error:
+            raise StoreUnavailable(f"cannot write originals: {error.strerror}") from error
+
+    async def get(self, tenant: str, key: str) -> str | None:
+        if not is_valid_hash(key):
+            return None
+        return await asyncio.to_thread(self._read, tenant, key)
+
+    async def ping(self) -> bool:
+        return os.access(self._root, os.W_OK) if self._root.exists() else True
+
+    def _path(self, tenant: str, key: str) -> Path:
+        tenant_dir = hashlib.sha256(tenant.encode()).hexdigest()[:32]
+        return self._root / tenant_dir / key[:2] / key
+
+    def _write(self, tenant: str, items: dict[str, str], ttl_seconds: int) -> None:
+        expires = time.time() + ttl_seconds
+        for key, original in items.items():
+            path = self._path(tenant, key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as handle:
+                handle.write(original)
+            os.utime(handle.name, (expires, expires))
+            os.replace(handle.name, path)  # atomic: readers see all of it or nothing
+
+    def _read(self, tenant: str, key: str) -> str | None:
+        path = self._path(tenant, key)
+        try:
+            if path.stat().st_mtime <= time.time():
+                path.unlink(missing_ok=True)
+                return None
+            return path.read_text()
+        except FileNotFoundError:
+            return None

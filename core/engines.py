@@ -1,0 +1,216 @@
+"""headroom's compression engines behind one call: text and kind in, smaller text out.
+
+Each block is compressed on its own, with no query and no cross-message state, so the same
+tool output always becomes the same bytes: in any process, on any replica, on any turn.
+That determinism is what lets a session lost from the store be rebuilt without busting the
+provider's prompt cache. Every engine offers a lossless form (always safe to emit) and,
+where it can do better, a lossy form (emitted marker-free by default, or with a CCR marker
+once its original is stored).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.classify import Kind, classify
+from core.ports import TextCompressor
+
+#: Output must be at least this much smaller than the input to be worth a rewrite.
+_MIN_GAIN = 0.05
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One engine's proposal for a block: the text, a label for metrics, and its fidelity."""
+
+    text: str
+    label: str
+    lossy: bool
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """The proposals for one block: `lossless` is always safe, `lossy` may drop detail."""
+
+    kind: Kind
+    lossless: Candidate | None
+    lossy: Candidate | None
+
+
+class HeadroomEngines:
+    """Builds headroom's compressors on first use and remembers recent results.
+
+    Construction is cheap; `warm()` does the imports and first runs so that the first real
+    request does not pay for them.
+    """
+
+    def __init__(
+        self, text_compressor: TextCompressor | None = None, cache_chars: int = 64_000_000
+    ) -> None:
+        self._text_compressor = text_compressor
+        self._lock = threading.Lock()
+        self._built: dict[str, Any] = {}
+        self._cache: OrderedDict[tuple[bytes, bool, float | None], Compressed] = OrderedDict()
+        self._cache_chars = cache_chars
+        self._cached_chars = 0
+
+    @property
+    def text_compressor(self) -> TextCompressor | None:
+        return self._text_compressor
+
+    def warm(self) -> None:
+        """Import and exercise every engine once (a few hundred ms, at startup)."""
+        sample_log = "\n".join(f"tests/test_a.py::test_{i} PASSED [ {i}%]" for i in range(60))
+        samples = [
+            json.dumps([{"id": i, "name": f"pod-{i}", "ready": True} for i in range(40)]),
+            sample_log,
+            "\n".join(f"src/a.py:{i}:    x = store.get(key)" for i in range(40)),
+            "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n",
+        ]
+        for text in samples:
+            self.compress(text, lossless_only=False)
+        with self._lock:
+            self._cache.clear()
+            self._cached_chars = 0
+
+    def compress(
+        self, text: str, lossless_only: bool, target_ratio: float | None = None
+    ) -> Compressed:
+        """Lossless and (unless `lossless_only`) lossy proposals for `text`; cached."""
+        key = (hashlib.sha256(text.encode()).digest(), lossless_only, target_ratio)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        kind = classify(text)
+        lossless = _smaller(text, self._lossless(kind, text))
+        lossy = None if lossless_only else _smaller(text, self._lossy(kind, text, target_ratio))
+        if lossy is not None and lossless is not None and len(lossless.text) <= len(lossy.text):
+            lossy = None  # a lossless result that is as small wins outright
+        result = Compressed(kind, lossless, lossy)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = result
+                self._cached_chars += _size(result)
+            while self._cached_chars > self._cache_chars and self._cache:
+                self._cached_chars -= _size(self._cache.popitem(last=False)[1])
+        return result
+
+    # -- lossless forms: every byte recoverable -------------------------------------------
+
+    def _lossless(self, kind: Kind, text: str) -> Candidate | None:
+        from headroom.transforms import lossless_compaction as fold
+
+        if kind == "json":
+            return self._json_lossless(text)
+        if kind == "search":
+            return Candidate(fold.search_heading(text), "search:fold", lossy=False)
+        if kind == "log":
+            return Candidate(fold.collapse_runs(fold.strip_ansi(text)), "log:fold", lossy=False)
+        return None
+
+    def _json_lossless(self, text: str) -> Candidate | None:
+        minified = json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
+        crushed = self._engine("json_lossless", _json_crusher(lossless_only=True)).crush(text)
+        table = crushed.compressed if crushed.was_modified else text
+        if len(table) < len(minified):
+            return Candidate(table, "json:table", lossy=False)
+        return Candidate(minified, "json:minify", lossy=False)
+
+    # -- lossy forms: smaller, recoverable only through CCR --------------------------------
+
+    def _lossy(self, kind: Kind, text: str, target_ratio: float | None) -> Candidate | None:
+        if kind == "json":
+            crushed = self._engine("json_lossy", _json_crusher(lossless_only=False)).crush(text)
+            return Candidate(crushed.compressed, "json:sample", lossy=True)
+        if kind == "log":
+            result = self._engine("log", _log_compressor).compress(text)
+            label = f"log:{getattr(result.format_detected, 'value', 'generic')}"
+            return Candidate(result.compressed, label, lossy=True)
+        if kind == "search":
+            return Candidate(self._engine("search", _search_compressor).compress(text).compressed,
+                             "search:top", lossy=True)  # fmt: skip
+        if kind == "diff":
+            result = self._engine("diff", _diff_compressor).compress(text)
+            return Candidate(result.compressed, "diff:context", lossy=True)
+        if kind == "html":
+            return self._html(text)
+        if self._text_compressor is not None:
+            shrunk = self._text_compressor.compress(text, target_ratio)
+            if shrunk is not None:
+                return Candidate(shrunk, f"text:{self._text_compressor.name}", lossy=True)
+        return None
+
+    def _html(self, text: str) -> Candidate | None:
+        try:
+            extractor = self._engine("html", _html_extractor)
+        except ImportError:  # trafilatura missing: HTML passes through
+            return None
+        extracted = extractor.extract(text).extracted
+        return Candidate(extracted, "html:extract", lossy=True) if extracted else None
+
+    def _engine(self, name: str, build: Callable[[], Any]) -> Any:
+        engine = self._built.get(name)
+        if engine is None:
+            with self._lock:
+                engine = self._built.get(name)
+                if engine is None:
+                    engine = self._built[name] = build()
+        return engine
+
+
+def _size(result: Compressed) -> int:
+    return sum(len(c.text) for c in (result.lossless, result.lossy) if c is not None)
+
+
+def _smaller(original: str, candidate: Candidate | None) -> Candidate | None:
+    if candidate is None or not candidate.text.strip():
+        return None
+    return candidate if len(candidate.text) <= (1 - _MIN_GAIN) * len(original) else None
+
+
+def _json_crusher(lossless_only: bool) -> Callable[[], Any]:
+    def build() -> Any:
+        from headroom.config import CCRConfig
+        from headroom.transforms.smart_crusher import SmartCrusher, SmartCrusherConfig
+
+        return SmartCrusher(
+            config=SmartCrusherConfig(use_feedback_hints=False),
+            ccr_config=CCRConfig(enabled=False, inject_retrieval_marker=False),
+            with_compaction=lossless_only,
+            lossless_only=lossless_only,
+        )
+
+    return build
+
+
+def _log_compressor() -> Any:
+    from headroom.transforms.log_compressor import LogCompressor, LogCompressorConfig
+
+    return LogCompressor(LogCompressorConfig(enable_ccr=False))
+
+
+def _search_compressor() -> Any:
+    from headroom.transforms.search_compressor import SearchCompressor, SearchCompressorConfig
+
+    return SearchCompressor(SearchCompressorConfig(enable_ccr=False, group_by_file=True))
+
+
+def _diff_compressor() -> Any:
+    from headroom.transforms.diff_compressor import DiffCompressor, DiffCompressorConfig
+
+    return DiffCompressor(DiffCompressorConfig(enable_ccr=False))
+
+
+def _html_extractor() -> Any:
+    import trafilatura  # noqa: F401  (fail fast with ImportError when the extra is absent)
+    from headroom.transforms.html_extractor import HTMLExtractor
+
+    return HTMLExtractor()

@@ -1,0 +1,358 @@
+"""The compression use case: replay what was sent, compress only what is new, never fail.
+
+One call per `POST /v1/compress`. The steps:
+1. look up every message's replay key in one round trip; the longest run of hits from the
+   start is the prefix the provider has cached, returned byte for byte;
+2. compress the remaining messages block by block, off the event loop;
+3. in CCR mode, store the originals of lossy blocks before any marker is returned (or fall
+   back to the lossless form of those blocks if the store is down);
+4. record the new messages for the next turn and answer.
+Any unexpected error, or the deadline passing, returns the input unchanged (fail-open).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from core import ccr, replay
+from core.engines import HeadroomEngines
+from core.errors import InvalidRequest
+from core.messages import Message, blocks_of, detect_format, tool_names_by_call_id
+from core.messages import with_replacements as rewrite
+from core.policy import Action, CompressOptions, decide
+from core.ports import (
+    OriginalStore,
+    RequestReport,
+    SessionStore,
+    StoreUnavailable,
+    Telemetry,
+)
+from core.tokens import TokenCounter
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CompressRequest:
+    """A validated /v1/compress call: messages, options and who is asking."""
+
+    messages: list[Message]
+    model: str
+    options: CompressOptions = CompressOptions()
+    tenant: str = "default"
+    session_id: str | None = None
+    bypass: bool = False
+
+
+@dataclass
+class CompressResponse:
+    """The answer, with each message already serialised so replayed bytes stay exact."""
+
+    messages_json: list[str]
+    tokens_before: int = 0
+    tokens_after: int = 0
+    transforms_applied: list[str] = field(default_factory=list)
+    ccr_hashes: list[str] = field(default_factory=list)
+    outcome: str = "passthrough"
+
+    @property
+    def tokens_saved(self) -> int:
+        return max(0, self.tokens_before - self.tokens_after)
+
+    @property
+    def compression_ratio(self) -> float:
+        """after / before, as upstream reports it: 1.0 means nothing saved."""
+        return self.tokens_after / self.tokens_before if self.tokens_before > 0 else 1.0
+
+    def body(self) -> bytes:
+        """The JSON response, messages spliced in verbatim (no re-serialisation)."""
+        head = json.dumps(
+            {
+                "tokens_before": self.tokens_before,
+                "tokens_after": self.tokens_after,
+                "tokens_saved": self.tokens_saved,
+                "compression_ratio": round(self.compression_ratio, 6),
+                "transforms_applied": self.transforms_applied,
+                "ccr_hashes": self.ccr_hashes,
+            }
+        )
+        return f'{{"messages":[{",".join(self.messages_json)}],{head[1:]}'.encode()
+
+    def messages(self) -> list[Message]:
+        return [json.loads(text) for text in self.messages_json]
+
+
+@dataclass
+class _Draft:
+    """One new message after compression, before the CCR store has been consulted."""
+
+    message: Message
+    tokens_before: int
+    tokens_after: int
+    originals: dict[str, str]
+    fallback: Message | None
+    labels: list[str]
+
+
+@dataclass(frozen=True)
+class Limits:
+    deadline_seconds: float = 10.0
+    session_ttl_seconds: int = 7200
+    ccr_ttl_seconds: int = 3600
+
+
+class CompressionService:
+    """The core's single entry point; adapters build one per process via bootstrap."""
+
+    def __init__(
+        self,
+        engines: HeadroomEngines,
+        sessions: SessionStore,
+        originals: OriginalStore,
+        telemetry: Telemetry,
+        executor: Executor | None = None,
+        limits: Limits = Limits(),
+        tokens: TokenCounter | None = None,
+    ) -> None:
+        self._engines = engines
+        self._sessions = sessions
+        self._originals = originals
+        self._telemetry = telemetry
+        self._executor = executor
+        self._limits = limits
+        self._tokens = tokens or TokenCounter()
+        self.ready = False
+
+    def warm(self) -> None:
+        """Load engines and tokenizer before traffic; readiness waits for this."""
+        self._engines.warm()
+        self._tokens.count_message("gpt-4o", {"role": "user", "content": "warm"})
+        self._tokens.count_message("claude-sonnet-4-5", {"role": "user", "content": "warm"})
+        self.ready = True
+
+    async def compress(self, request: CompressRequest) -> CompressResponse:
+        started = time.perf_counter()
+        if request.bypass:
+            return self._passthrough(request, started, "bypassed")
+        try:
+            return await asyncio.wait_for(
+                self._compress(request, started), self._limits.deadline_seconds
+            )
+        except InvalidRequest:
+            raise
+        except Exception as error:  # fail-open: the request must go through regardless
+            reason = "deadline" if isinstance(error, TimeoutError) else type(error).__name__
+            log.warning("compression failed open (%s)", reason)
+            return self._passthrough(request, started, "failed_open", failure=reason)
+
+    async def retrieve(self, tenant: str, key: str) -> str | None:
+        """This tenant's original for `key`; raises StoreUnavailable when it cannot tell."""
+        if not ccr.is_valid_hash(key):
+            return None
+        return await self._originals.get(tenant, key)
+
+    async def _compress(self, request: CompressRequest, started: float) -> CompressResponse:
+        messages = request.messages
+        report = RequestReport(outcome="passthrough", fmt=detect_format(messages))
+        digests = [replay.digest(m) for m in messages]
+        scope = replay.scope_of(request.tenant, request.session_id)
+        keys = replay.chain_keys(scope, digests)
+        entries, report.session_store_ok = await self._lookup(keys)
+        replayed = _prefix_length(entries)
+
+        engine_started = time.perf_counter()
+        drafts = await self._offload(self._draft_tail, request, replayed)
+        report.engine_seconds = time.perf_counter() - engine_started
+
+        if request.options.ccr:
+            report.original_store_ok = await self._store_originals(request, drafts)
+
+        new_entries = [self._entry(d, digests[replayed + i]) for i, d in enumerate(drafts)]
+        known = [e for e in entries[:replayed] if e is not None]
+        if report.session_store_ok:
+            report.session_store_ok = await self._record(scope, keys, known, new_entries)
+
+        response = _respond(known + new_entries, [d.labels for d in drafts], replayed)
+        report.outcome = (
+            "compressed" if response.tokens_after < response.tokens_before else "passthrough"
+        )
+        report.tokens_before, report.tokens_after = response.tokens_before, response.tokens_after
+        report.messages_replayed, report.messages_new = replayed, len(drafts)
+        report.engines = dict(Counter(label for d in drafts for label in d.labels))
+        report.latency_seconds = time.perf_counter() - started
+        response.outcome = report.outcome
+        self._telemetry.request_finished(report)
+        return response
+
+    async def _lookup(self, keys: list[str]) -> tuple[list[replay.Entry | None], bool]:
+        if not keys:
+            return [], True
+        try:
+            raw = await self._sessions.get_many(keys)
+        except Exception as error:  # a broken store only costs the replay
+            log.warning("session store unavailable: %s", type(error).__name__)
+            return [None] * len(keys), False
+        return [replay.Entry.decode(value) if value else None for value in raw], True
+
+    def _draft_tail(self, request: CompressRequest, start: int) -> list[_Draft]:
+        """Compress messages from `start` on; runs on the executor (CPU-bound)."""
+        messages, options = request.messages, request.options
+        tool_names = tool_names_by_call_id(messages)
+        frozen_until = max(options.frozen_message_count, start)
+        protected_from = len(messages) - options.protect_recent
+        drafts = []
+        for index in range(start, len(messages)):
+            message = messages[index]
+            before = self._tokens.count_message(request.model, message)
+            if index < frozen_until or index >= protected_from:
+                drafts.append(_Draft(message, before, before, {}, None, []))
+                continue
+            drafts.append(self._draft(request, index, message, tool_names, before))
+        return drafts
+
+    def _draft(
+        self,
+        request: CompressRequest,
+        index: int,
+        message: Message,
+        tool_names: dict[str, str],
+        tokens_before: int,
+    ) -> _Draft:
+        options = request.options
+        primary: dict[tuple[str | int, ...], str] = {}
+        fallback: dict[tuple[str | int, ...], str] = {}
+        originals: dict[str, str] = {}
+        labels: list[str] = []
+        for block in blocks_of(index, message, tool_names):
+            action = decide(block, options)
+            if action is Action.KEEP:
+                continue
+            result = self._engines.compress(
+                block.text, lossless_only=action is Action.LOSSLESS, target_ratio=options.target_ratio
+            )
+            chosen = result.lossy or result.lossless
+            if chosen is None:
+                continue
+            labels.append(chosen.label)
+            if chosen.lossy and options.ccr:
+                key = ccr.content_hash(block.text)
+                originals[key] = block.text
+                primary[block.path] = ccr.with_marker(chosen.text, key, len(block.text))
+                if result.lossless is not None:
+                    fallback[block.path] = result.lossless.text
+            else:
+                primary[block.path] = fallback[block.path] = chosen.text
+        compressed = rewrite(message, primary)
+        after = self._tokens.count_message(request.model, compressed) if primary else tokens_before
+        if after >= tokens_before:  # inflation guard: never send more than we got
+            return _Draft(message, tokens_before, tokens_before, {}, None, [])
+        backup = rewrite(message, fallback) if originals else None
+        return _Draft(compressed, tokens_before, after, originals, backup, labels)
+
+    async def _store_originals(self, request: CompressRequest, drafts: list[_Draft]) -> bool:
+        """Store every lossy block's original; on failure, swap in the lossless fallbacks."""
+        originals = {k: v for d in drafts for k, v in d.originals.items()}
+        if not originals:
+            return True
+        try:
+            await self._originals.put_many(
+                request.tenant, originals, self._limits.ccr_ttl_seconds
+            )
+            return True
+        except Exception as error:  # no marker may point at an original nobody stored
+            log.warning("original store unavailable: %s", type(error).__name__)
+        for draft in drafts:
+            if draft.originals and draft.fallback is not None:
+                draft.message = draft.fallback
+                after = await self._offload(self._tokens.count_message, request.model, draft.message)
+                draft.tokens_after = min(after, draft.tokens_before)
+                draft.labels = [f"{label}:lossless_fallback" for label in draft.labels]
+            draft.originals = {}
+        return False
+
+    def _entry(self, draft: _Draft, input_digest: bytes) -> replay.Entry:
+        text = replay.wire(draft.message)
+        unchanged = draft.tokens_after >= draft.tokens_before and not draft.labels
+        output_digest = input_digest if unchanged else replay.digest(draft.message)
+        return replay.Entry(
+            message_json=text,
+            output_digest=output_digest.hex(),
+            tokens_before=draft.tokens_before,
+            tokens_after=min(draft.tokens_after, draft.tokens_before),
+            ccr_hashes=tuple(ccr.hashes_in(text)) if draft.originals else (),
+            labels=tuple(draft.labels),
+        )
+
+    async def _record(
+        self,
+        scope: bytes,
+        keys: list[str],
+        known: list[replay.Entry],
+        new_entries: list[replay.Entry],
+    ) -> bool:
+        """Remember the new messages for the next turn, under the input chain and, for callers
+        that send our output back as their history, under the output chain too."""
+        if not new_entries:
+            return True
+        replayed = len(known)
+        encoded = [e.encode() for e in new_entries]
+        items = {keys[replayed + i]: value for i, value in enumerate(encoded)}
+        output_digests = [bytes.fromhex(e.output_digest) for e in known + new_entries]
+        output_keys = replay.chain_keys(scope, output_digests)
+        for i, value in enumerate(encoded):
+            items.setdefault(output_keys[replayed + i], value)
+        try:
+            await self._sessions.put_many(items, self._limits.session_ttl_seconds)
+            return True
+        except Exception as error:
+            log.warning("session store unavailable: %s", type(error).__name__)
+            return False
+
+    async def _offload(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    def _passthrough(
+        self, request: CompressRequest, started: float, outcome: str, failure: str | None = None
+    ) -> CompressResponse:
+        self._telemetry.request_finished(
+            RequestReport(
+                outcome=outcome,
+                latency_seconds=time.perf_counter() - started,
+                failure=failure,
+            )
+        )
+        return CompressResponse([replay.wire(m) for m in request.messages], outcome=outcome)
+
+
+def _prefix_length(entries: list[replay.Entry | None]) -> int:
+    for i, entry in enumerate(entries):
+        if entry is None:
+            return i
+    return len(entries)
+
+
+def _respond(
+    entries: list[replay.Entry], labels: list[list[str]], replayed: int
+) -> CompressResponse:
+    transforms = [f"replay:{replayed}"] if replayed else []
+    transforms += sorted({label for group in labels for label in group})
+    hashes: list[str] = []
+    for entry in entries:
+        hashes += [h for h in entry.ccr_hashes if h not in hashes]
+    return CompressResponse(
+        messages_json=[e.message_json for e in entries],
+        tokens_before=sum(e.tokens_before for e in entries),
+        tokens_after=sum(e.tokens_after for e in entries),
+        transforms_applied=transforms,
+        ccr_hashes=hashes,
+    )

@@ -1,0 +1,1 @@
+"""The sidecar / service process: CLI entry point and container images."""

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the real servers and tools the test suite drives, when missing. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing redis-server (Debian)"
+    (apt-get install -y -qq redis-server >/dev/null 2>&1) || \
+      (apt-get update -qq >/dev/null && apt-get install -y -qq redis-server >/dev/null)
+  else
+    echo "redis-server missing and cannot be installed here: Redis tests will skip" >&2
+  fi
+fi
+
+for script in tests/packaging/install-tools.sh tests/packaging/install-tf-tools.sh; do
+  if [ -f "$script" ]; then bash "$script"; fi
+done
