@@ -38,8 +38,13 @@ TMP_SIZE_LIMIT = "256Mi"
 #: Env names the sidecar sets itself; user env may not override them (the chart schema
 #: rejects them too), so the pod never carries two conflicting definitions.
 RESERVED_ENV = frozenset(
-    {"HEADROOM_PROFILE", "HEADROOM_HOST", "HEADROOM_PORT", "HEADROOM_DATA_DIR",
-     "HEADROOM_SECRETS_DIR"}
+    {
+        "HEADROOM_PROFILE",
+        "HEADROOM_HOST",
+        "HEADROOM_PORT",
+        "HEADROOM_DATA_DIR",
+        "HEADROOM_SECRETS_DIR",
+    }
 )
 
 
@@ -73,8 +78,16 @@ class SidecarSpec:
         """Build from the chart's JSON (camelCase keys, as in Kubernetes objects)."""
         if not isinstance(data, Mapping):
             raise ValueError("sidecar spec must be a JSON object")
-        known = {"image", "port", "resources", "env", "native", "name", "imagePullPolicy",
-                 "secretName"}
+        known = {
+            "image",
+            "port",
+            "resources",
+            "env",
+            "native",
+            "name",
+            "imagePullPolicy",
+            "secretName",
+        }
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"sidecar spec: unknown keys {sorted(unknown)}")
@@ -99,8 +112,7 @@ def _probe(spec: SidecarSpec, path: str, period: int, failures: int) -> dict[str
     # The sidecar binds 127.0.0.1 and the kubelet probes from the pod IP, so an httpGet
     # probe cannot reach it; the image's own Python asks the loopback address instead.
     script = (
-        "import urllib.request as r; "
-        f"r.urlopen('http://127.0.0.1:{spec.port}{path}', timeout=2)"
+        f"import urllib.request as r; r.urlopen('http://127.0.0.1:{spec.port}{path}', timeout=2)"
     )
     return {
         "exec": {"command": ["python3", "-c", script]},
@@ -162,8 +174,10 @@ def sidecar_volumes(spec: SidecarSpec) -> list[dict[str, Any]]:
     if spec.secret_name:
         # 0444: the injected pod may set no fsGroup, and uid 10001 must still read the files.
         volumes.append(
-            {"name": SECRETS_VOLUME,
-             "secret": {"secretName": spec.secret_name, "defaultMode": 0o444}}
+            {
+                "name": SECRETS_VOLUME,
+                "secret": {"secretName": spec.secret_name, "defaultMode": 0o444},
+            }
         )
     return volumes
 
@@ -210,14 +224,25 @@ def pod_patch(pod: Any, spec: SidecarSpec) -> tuple[list[dict[str, Any]], str]:
     else:
         ops.append({"op": "add", "path": "/spec/volumes", "value": new_volumes})
     if not isinstance(metadata, dict):
-        ops.append({"op": "add", "path": "/metadata",
-                    "value": {"annotations": {INJECTED_ANNOTATION: "true"}}})
+        ops.append(
+            {
+                "op": "add",
+                "path": "/metadata",
+                "value": {"annotations": {INJECTED_ANNOTATION: "true"}},
+            }
+        )
     elif not isinstance(annotations, dict):
-        ops.append({"op": "add", "path": "/metadata/annotations",
-                    "value": {INJECTED_ANNOTATION: "true"}})
+        ops.append(
+            {"op": "add", "path": "/metadata/annotations", "value": {INJECTED_ANNOTATION: "true"}}
+        )
     else:
-        ops.append({"op": "add", "path": f"/metadata/annotations/{_escape(INJECTED_ANNOTATION)}",
-                    "value": "true"})
+        ops.append(
+            {
+                "op": "add",
+                "path": f"/metadata/annotations/{_escape(INJECTED_ANNOTATION)}",
+                "value": "true",
+            }
+        )
     return ops, "injected"
 
 
@@ -251,9 +276,9 @@ def admission_response(review: Any, spec: SidecarSpec) -> dict[str, Any]:
             if ops:
                 response["patchType"] = "JSONPatch"
                 response["patch"] = base64.b64encode(
-                    json.dumps(ops, separators=(",", ":")).encode()).decode("ascii")
+                    json.dumps(ops, separators=(",", ":")).encode()
+                ).decode("ascii")
     if "patch" not in response:
         # Ignored by the API server for allowed responses; kept for logs and tests.
         response["status"] = {"message": message}
-    return {"apiVersion": ADMISSION_API_VERSION, "kind": "AdmissionReview",
-            "response": response}
+    return {"apiVersion": ADMISSION_API_VERSION, "kind": "AdmissionReview", "response": response}

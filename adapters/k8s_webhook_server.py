@@ -17,11 +17,19 @@ import socket
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeAlias
 
-from adapters.k8s_injection import SidecarSpec, admission_response
+from adapters.k8s_injection import (
+    DEFAULT_SPEC_FILE,
+    SPEC_FILE_ENV,
+    SidecarSpec,
+    admission_response,
+    load_spec,
+)
 
 log = logging.getLogger("headroom_gateway.webhook")
+
+StrPath: TypeAlias = str | os.PathLike[str]
 
 #: The API server caps objects at ~3 MiB; anything larger is not an AdmissionReview.
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -31,7 +39,7 @@ HEALTH_PATHS = frozenset({"/live", "/livez", "/ready", "/readyz", "/health", "/s
 class _ReloadingContext:
     """Server SSLContext rebuilt when the certificate or key file changes on disk."""
 
-    def __init__(self, certfile: str, keyfile: str) -> None:
+    def __init__(self, certfile: StrPath, keyfile: StrPath) -> None:
         self._certfile = certfile
         self._keyfile = keyfile
         self._lock = threading.Lock()
@@ -111,8 +119,13 @@ class _Handler(BaseHTTPRequestHandler):
         request = review.get("request") if isinstance(review, dict) else None
         target = request.get("namespace", "?") if isinstance(request, dict) else "?"
         # Names and outcome only: pod specs can carry secrets in env values.
-        log.info("webhook: uid=%s namespace=%s patched=%s %s", response["uid"], target,
-                 "patch" in response, response.get("status", {}).get("message", ""))
+        log.info(
+            "webhook: uid=%s namespace=%s patched=%s %s",
+            response["uid"],
+            target,
+            "patch" in response,
+            response.get("status", {}).get("message", ""),
+        )
         self._send_json(200, result)
 
 
@@ -121,8 +134,9 @@ class WebhookServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], certfile: str, keyfile: str,
-                 spec: SidecarSpec) -> None:
+    def __init__(
+        self, address: tuple[str, int], certfile: StrPath, keyfile: StrPath, spec: SidecarSpec
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.spec = spec
         self._tls = _ReloadingContext(certfile, keyfile)
@@ -131,25 +145,40 @@ class WebhookServer(ThreadingHTTPServer):
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
         # Handshake later, in the handler thread, so a slow client cannot stall accept().
-        wrapped = self._tls.current().wrap_socket(sock, server_side=True,
-                                                  do_handshake_on_connect=False)
+        wrapped = self._tls.current().wrap_socket(
+            sock, server_side=True, do_handshake_on_connect=False
+        )
         return wrapped, addr
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("webhook: connection from %s failed", client_address, exc_info=True)
 
 
-def make_server(host: str, port: int, certfile: str, keyfile: str,
-                spec: SidecarSpec) -> WebhookServer:
+def make_server(
+    host: str, port: int, certfile: StrPath, keyfile: StrPath, spec: SidecarSpec
+) -> WebhookServer:
     """Bind (port 0 picks a free one) without serving; tests and `run` share it."""
     return WebhookServer((host, port), certfile, keyfile, spec)
 
 
-def run(host: str, port: int, certfile: str, keyfile: str, spec: SidecarSpec) -> None:
-    """Serve the webhook until interrupted (`headroom-gateway inject`)."""
+def run(
+    host: str, port: int, certfile: StrPath, keyfile: StrPath, spec: SidecarSpec | None = None
+) -> None:
+    """Serve the webhook until interrupted (`headroom-gateway inject`).
+
+    Without `spec`, reads the file the chart mounts: $HEADROOM_INJECT_SPEC_FILE, default
+    /etc/headroom-gateway/inject/spec.json.
+    """
+    if spec is None:
+        spec = load_spec(os.environ.get(SPEC_FILE_ENV, DEFAULT_SPEC_FILE))
     server = make_server(host, port, certfile, keyfile, spec)
-    log.info("webhook: listening on https://%s:%d/mutate (image %s, native=%s)",
-             host, server.server_address[1], spec.image, spec.native)
+    log.info(
+        "webhook: listening on https://%s:%d/mutate (image %s, native=%s)",
+        host,
+        server.server_address[1],
+        spec.image,
+        spec.native,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -38,8 +38,9 @@ class PrometheusTelemetry:
         self.replayed_messages = Counter(f"{ns}_replayed_messages",
                                          "Messages returned byte-identical from session state.",
                                          registry=r)  # fmt: skip
-        self.replay_hits = Counter(f"{ns}_session_replay_hits",
-                                   "Requests that replayed at least one message.", registry=r)
+        self.replay_hits = Counter(
+            f"{ns}_session_replay_hits", "Requests that replayed at least one message.", registry=r
+        )
         self.store_errors = Counter(f"{ns}_store_errors", "Calls to a state store that failed.",
                                     ["store"], registry=r)  # fmt: skip
         self.fail_open = Counter(f"{ns}_fail_open", "Requests returned unchanged after a fault.",
@@ -47,8 +48,9 @@ class PrometheusTelemetry:
         self.in_flight = Gauge(f"{ns}_requests_in_flight", "Compress requests being handled.",
                                registry=r)  # fmt: skip
         self.ready = Gauge(f"{ns}_ready", "1 once engines are warm.", registry=r)
-        self.shared_state_ok = Gauge(f"{ns}_shared_state_ok",
-                                     "1 when every configured state store answers.", registry=r)
+        self.shared_state_ok = Gauge(
+            f"{ns}_shared_state_ok", "1 when every configured state store answers.", registry=r
+        )
         for outcome in OUTCOMES:
             self.latency.labels(outcome)
             for fmt in ("openai", "anthropic", "unknown"):

@@ -11,6 +11,7 @@ once its original is stored).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import threading
 from collections import OrderedDict
@@ -210,7 +211,8 @@ def _diff_compressor() -> Any:
 
 
 def _html_extractor() -> Any:
-    import trafilatura  # noqa: F401  (fail fast with ImportError when the extra is absent)
+    if importlib.util.find_spec("trafilatura") is None:  # headroom's HTML extra is optional
+        raise ImportError("trafilatura is not installed")
     from headroom.transforms.html_extractor import HTMLExtractor
 
     return HTMLExtractor()

@@ -136,7 +136,9 @@ def _text_blocks(
             if isinstance(part, dict) and part.get("type") == "text":
                 text = part.get("text")
                 if isinstance(text, str):
-                    blocks.append(Block(index, (*path, j, "text"), text, role, kind, tool, is_error))
+                    blocks.append(
+                        Block(index, (*path, j, "text"), text, role, kind, tool, is_error)
+                    )
     return blocks
 
 

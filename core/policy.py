@@ -22,13 +22,19 @@ VERBATIM_TOOLS = frozenset(
 #: Tools whose output is kept recoverable in full: only lossless folds apply.
 LOSSLESS_TOOLS = frozenset({"Glob", "Grep", "LS", "WebSearch", "WebFetch"})
 
-_MODES = {None: "default", "ccr": "ccr", "lossy_inline": "default", "lossless_then_lossy": "default"}
+_MODES = {
+    None: "default",
+    "ccr": "ccr",
+    "lossy_inline": "default",
+    "lossless_then_lossy": "default",
+}
 _ERROR_START = re.compile(
     r"^\s*(error\b|fatal:|traceback \(most recent call last\)|exception\b|\w+error:|panic:)",
     re.IGNORECASE,
 )
-#: Error output up to this size stays verbatim; larger ones go to the log engine, which keeps
-#: every error line anyway.
+#: Results flagged `is_error` always stay verbatim. Unflagged output that merely looks like an
+#: error stays verbatim up to this size; beyond it, it is a log that happens to open with an
+#: error, and the log engine keeps every error line anyway.
 ERROR_VERBATIM_MAX_CHARS = 8000
 MIN_BLOCK_CHARS = 500
 
@@ -80,7 +86,9 @@ def decide(block: Block, options: CompressOptions) -> Action:
     if block.kind == "tool_result":
         if block.tool_name in VERBATIM_TOOLS:
             return Action.KEEP
-        if looks_like_error(block) and len(block.text) <= ERROR_VERBATIM_MAX_CHARS:
+        if block.is_error or (
+            looks_like_error(block.text) and len(block.text) <= ERROR_VERBATIM_MAX_CHARS
+        ):
             return Action.KEEP
     elif block.role != "user" or not options.compress_user_messages:
         return Action.KEEP
@@ -89,9 +97,9 @@ def decide(block: Block, options: CompressOptions) -> Action:
     return Action.LOSSLESS if block.tool_name in LOSSLESS_TOOLS else Action.COMPRESS
 
 
-def looks_like_error(block: Block) -> bool:
-    """Flagged as an error by the caller, or opening the way error output opens."""
-    return block.is_error or bool(_ERROR_START.match(block.text[:200]))
+def looks_like_error(text: str) -> bool:
+    """Opens the way error output opens (for results the caller did not flag)."""
+    return bool(_ERROR_START.match(text[:200]))
 
 
 def _count(config: dict[str, Any], key: str) -> int:

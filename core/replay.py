@@ -60,9 +60,10 @@ def wire(message: Any) -> str:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
-def scope_of(tenant: str, session_id: str | None) -> bytes:
-    """Tenants never share keys; a session id narrows the scope further when given."""
-    return hashlib.sha256(f"{tenant}\x00{session_id or ''}".encode()).digest()
+def scope_of(tenant: str, session_id: str | None, mode: str = "default") -> bytes:
+    """Tenants never share keys; a session id narrows the scope further when given. The mode
+    is part of it because it changes the contract (markers or none) of what was sent."""
+    return hashlib.sha256(f"{tenant}\x00{session_id or ''}\x00{mode}".encode()).digest()
 
 
 def chain_keys(scope: bytes, digests: list[bytes]) -> list[str]:

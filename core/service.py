@@ -32,7 +32,6 @@ from core.ports import (
     OriginalStore,
     RequestReport,
     SessionStore,
-    StoreUnavailable,
     Telemetry,
 )
 from core.tokens import TokenCounter
@@ -80,7 +79,7 @@ class CompressResponse:
                 "tokens_before": self.tokens_before,
                 "tokens_after": self.tokens_after,
                 "tokens_saved": self.tokens_saved,
-                "compression_ratio": round(self.compression_ratio, 6),
+                "compression_ratio": self.compression_ratio,
                 "transforms_applied": self.transforms_applied,
                 "ccr_hashes": self.ccr_hashes,
             }
@@ -164,7 +163,8 @@ class CompressionService:
         messages = request.messages
         report = RequestReport(outcome="passthrough", fmt=detect_format(messages))
         digests = [replay.digest(m) for m in messages]
-        scope = replay.scope_of(request.tenant, request.session_id)
+        mode = "ccr" if request.options.ccr else "default"
+        scope = replay.scope_of(request.tenant, request.session_id, mode)
         keys = replay.chain_keys(scope, digests)
         entries, report.session_store_ok = await self._lookup(keys)
         replayed = _prefix_length(entries)
@@ -237,7 +237,9 @@ class CompressionService:
             if action is Action.KEEP:
                 continue
             result = self._engines.compress(
-                block.text, lossless_only=action is Action.LOSSLESS, target_ratio=options.target_ratio
+                block.text,
+                lossless_only=action is Action.LOSSLESS,
+                target_ratio=options.target_ratio,
             )
             chosen = result.lossy or result.lossless
             if chosen is None:
@@ -264,16 +266,16 @@ class CompressionService:
         if not originals:
             return True
         try:
-            await self._originals.put_many(
-                request.tenant, originals, self._limits.ccr_ttl_seconds
-            )
+            await self._originals.put_many(request.tenant, originals, self._limits.ccr_ttl_seconds)
             return True
         except Exception as error:  # no marker may point at an original nobody stored
             log.warning("original store unavailable: %s", type(error).__name__)
         for draft in drafts:
             if draft.originals and draft.fallback is not None:
                 draft.message = draft.fallback
-                after = await self._offload(self._tokens.count_message, request.model, draft.message)
+                after = await self._offload(
+                    self._tokens.count_message, request.model, draft.message
+                )
                 draft.tokens_after = min(after, draft.tokens_before)
                 draft.labels = [f"{label}:lossless_fallback" for label in draft.labels]
             draft.originals = {}

@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     inject.add_argument("--tls-key", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    overrides = {k: v for k, v in (("host", getattr(args, "host", None)),
-                                   ("port", getattr(args, "port", None))) if v is not None}  # fmt: skip
+    given = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
+    overrides = {name: value for name, value in given.items() if value is not None}
     settings = load_settings(**overrides) if args.command == "serve" else load_settings()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip

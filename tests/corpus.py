@@ -99,7 +99,7 @@ def pytest_verbose(tests: int, seed: int = 3) -> str:
     out = [
         "============================= test session starts ==============================",
         "platform linux -- Python 3.12.1, pytest-8.3.3, pluggy-1.5.0 -- /usr/bin/python3",
-        "collected %d items" % tests,
+        f"collected {tests} items",
         "",
     ]
     failed = {rng.randrange(tests), rng.randrange(tests)}
@@ -121,7 +121,9 @@ def pytest_verbose(tests: int, seed: int = 3) -> str:
             "E       AssertionError: assert b'{\"a\": 1}' == b'{\"a\":1}'",
             "tests/core/test_replay.py:42: AssertionError",
         ]
-    out.append(f"=========== {len(failed)} failed, {tests - len(failed)} passed in 41.20s ===========")
+    out.append(
+        f"=========== {len(failed)} failed, {tests - len(failed)} passed in 41.20s ==========="
+    )
     return "\n".join(out)
 
 
