@@ -236,19 +236,25 @@ def html_page(sections: int, seed: int = 10) -> str:
     )
 
 
-#: Content kinds by name, each taking a size knob, for parametrised tests and the benchmark.
-CONTENT: dict[str, Callable[[int], str]] = {
-    "json": lambda n: kubectl_pods_json(n),
-    "build_log": lambda n: build_log(n),
-    "pytest": lambda n: pytest_verbose(n),
-    "cargo": lambda n: cargo_output(n // 4, n),
-    "app_log": lambda n: app_log(n),
-    "grep": lambda n: grep_output(n),
-    "diff": lambda n: git_diff(n),
-    "read": lambda n: file_read(n),
-    "prose": lambda n: prose(n),
-    "html": lambda n: html_page(n),
+#: Content kinds by name, each taking a size knob and a seed, for tests and the benchmark.
+CONTENT: dict[str, Callable[..., str]] = {
+    "json": lambda n, seed=1: kubectl_pods_json(n, seed),
+    "build_log": lambda n, seed=2: build_log(n, seed),
+    "pytest": lambda n, seed=3: pytest_verbose(n, seed),
+    "cargo": lambda n, seed=4: cargo_output(n // 4, n, seed),
+    "app_log": lambda n, seed=5: app_log(n, seed),
+    "grep": lambda n, seed=6: grep_output(n, seed),
+    "diff": lambda n, seed=7: git_diff(n, seed),
+    "read": lambda n, seed=8: file_read(n, seed),
+    "prose": lambda n, seed=9: prose(n, seed),
+    "html": lambda n, seed=10: html_page(n, seed),
 }
+
+#: Roughly how many tokens one unit of each kind's size knob produces (cl100k).
+TOKENS_PER_UNIT = {
+    "json": 265, "build_log": 17, "pytest": 20, "cargo": 15, "app_log": 40,
+    "grep": 24, "diff": 110, "read": 12, "prose": 75, "html": 67,
+}  # fmt: skip
 
 #: The tool that produced each kind, as an agent would name it.
 TOOL_FOR = {

@@ -1,0 +1,17 @@
+"""Entry points into the other targets' benchmarks (shared state, Lambda), imported lazily."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def replicas() -> dict[str, Any]:
+    from tests.bench.replicas import run_replica_bench
+
+    return run_replica_bench()
+
+
+def lambda_function() -> dict[str, Any]:
+    from tests.bench.lambda_bench import run_lambda_bench
+
+    return run_lambda_bench()
