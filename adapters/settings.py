@@ -59,7 +59,6 @@ class Settings(BaseSettings):
     kompress_endpoint: str | None = None
 
     identity_headers: list[str] = ["x-headroom-user-id", "x-maas-username"]
-    metrics_tenant_label: bool = False
     log_level: str = "INFO"
 
     @model_validator(mode="after")
