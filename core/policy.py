@@ -97,6 +97,15 @@ def decide(block: Block, options: CompressOptions) -> Action:
     return Action.LOSSLESS if block.tool_name in LOSSLESS_TOOLS else Action.COMPRESS
 
 
+#: Kinds whose lossy form drops whole records the agent may be looking for (grep hits): only
+#: allowed where the dropped records stay retrievable, i.e. in ccr mode.
+LOSSY_ONLY_WITH_CCR = frozenset({"search"})
+
+
+def lossy_allowed(kind: str, options: CompressOptions) -> bool:
+    return options.ccr or kind not in LOSSY_ONLY_WITH_CCR
+
+
 def looks_like_error(text: str) -> bool:
     """Opens the way error output opens (for results the caller did not flag)."""
     return bool(_ERROR_START.match(text[:200]))

@@ -27,7 +27,7 @@ from core.engines import HeadroomEngines
 from core.errors import InvalidRequest
 from core.messages import Message, blocks_of, detect_format, tool_names_by_call_id
 from core.messages import with_replacements as rewrite
-from core.policy import Action, CompressOptions, decide
+from core.policy import Action, CompressOptions, decide, lossy_allowed
 from core.ports import (
     OriginalStore,
     RequestReport,
@@ -241,7 +241,8 @@ class CompressionService:
                 lossless_only=action is Action.LOSSLESS,
                 target_ratio=options.target_ratio,
             )
-            chosen = result.lossy or result.lossless
+            lossy = result.lossy if lossy_allowed(result.kind, options) else None
+            chosen = lossy or result.lossless
             if chosen is None:
                 continue
             labels.append(chosen.label)

@@ -92,13 +92,19 @@ def test_savings_meet_the_targets(
     assert 1 - response.compression_ratio >= least_saved, response.transforms_applied
 
 
-def test_grep_output_is_folded_losslessly(kit: ServiceKit) -> None:
+@pytest.mark.parametrize("tool", ["Grep", "Bash"])
+def test_grep_output_is_folded_losslessly(kit: ServiceKit, tool: str) -> None:
     output = corpus.grep_output(800)
-    response = run(kit, one_tool_step("grep", 800, tool="Grep"))
+    response = run(kit, one_tool_step("grep", 800, tool=tool))
     assert 1 - response.compression_ratio >= 0.20
     from headroom.transforms.lossless_compaction import search_unheading
 
     assert search_unheading(response.messages()[-1]["content"]) == output
+
+
+def test_grep_output_is_cut_only_where_it_stays_retrievable(kit: ServiceKit) -> None:
+    response = run(kit, one_tool_step("grep", 800), options=CompressOptions(ccr=True))
+    assert 1 - response.compression_ratio >= 0.9 and len(response.ccr_hashes) == 1
 
 
 def test_byte_exact_tools_user_and_system_text_are_untouched(kit: ServiceKit) -> None:
