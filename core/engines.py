@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from typing import Any
 from core.classify import Kind, classify
 from core.ports import TextCompressor
 
+_SAMPLED = re.compile(r"\((\d+)->(\d+)\)")
 #: Output must be at least this much smaller than the input to be worth a rewrite.
 _MIN_GAIN = 0.05
 
@@ -130,7 +132,12 @@ class HeadroomEngines:
     def _lossy(self, kind: Kind, text: str, target_ratio: float | None) -> Candidate | None:
         if kind == "json":
             crushed = self._engine("json_lossy", _json_crusher(lossless_only=False)).crush(text)
-            return Candidate(crushed.compressed, "json:sample", lossy=True)
+            counts = _SAMPLED.search(crushed.strategy or "")
+            if not crushed.was_modified or counts is None:
+                return None
+            # Tell the model the array is a sample, so it does not reason over it as complete.
+            note = f"\n[headroom: {counts[2]} of {counts[1]} array items shown; the rest omitted]"
+            return Candidate(crushed.compressed + note, "json:sample", lossy=True)
         if kind == "log":
             result = self._engine("log", _log_compressor).compress(text)
             label = f"log:{getattr(result.format_detected, 'value', 'generic')}"

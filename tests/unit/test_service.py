@@ -221,3 +221,9 @@ def test_response_body_is_upstream_compatible(kit: ServiceKit) -> None:
                          "compression_ratio", "transforms_applied", "ccr_hashes"}  # fmt: skip
     assert body["tokens_saved"] == body["tokens_before"] - body["tokens_after"]
     assert body["compression_ratio"] == pytest.approx(body["tokens_after"] / body["tokens_before"])
+
+
+def test_a_sampled_json_array_says_how_much_was_left_out(kit: ServiceKit) -> None:
+    content = run(kit, one_tool_step("json", 300)).messages()[-1]["content"]
+    assert content.endswith("[headroom: 15 of 300 array items shown; the rest omitted]")
+    assert "CrashLoopBackOff" in content  # the anomalies are what a sample keeps
