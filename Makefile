@@ -22,7 +22,8 @@ tools: $(STAMP)  ## real servers and tools the integration and packaging tests d
 
 test: $(STAMP) tools  ## lint, then every test (unit, integration, packaging)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest; status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 test-fast: $(STAMP)  ## unit tests only
 	$(PY) -m pytest tests/unit
