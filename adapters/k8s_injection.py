@@ -203,9 +203,9 @@ def pod_patch(pod: Any, spec: SidecarSpec) -> tuple[list[dict[str, Any]], str]:
     if spec.name in {c.get("name") for c in containers if isinstance(c, dict)}:
         return [], f"pod already has a container named {spec.name}"
     volumes = pod_spec.get("volumes")
-    taken = {v.get("name") for v in volumes or [] if isinstance(v, dict)}
+    taken = {str(v.get("name")) for v in volumes or [] if isinstance(v, dict)}
     new_volumes = sidecar_volumes(spec)
-    clash = sorted(taken & {v["name"] for v in new_volumes})
+    clash = sorted(taken & {str(v["name"]) for v in new_volumes})
     if clash:
         return [], f"pod already has volumes named {', '.join(clash)}"
 

@@ -62,10 +62,10 @@ class _ReloadingContext:
             try:
                 if self._mtimes() != self._stamp:
                     self._context = self._load()
-                    log.info("webhook: reloaded TLS certificate %s", self._certfile)
+                    log.info("reloaded TLS certificate %s", self._certfile)
             except (OSError, ssl.SSLError) as exc:
                 # Mid-rotation (key and cert not yet consistent): keep serving the old pair.
-                log.warning("webhook: TLS reload failed, keeping previous certificate: %s", exc)
+                log.warning("TLS reload failed, keeping previous certificate: %s", exc)
             return self._context
 
 
@@ -77,10 +77,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.connection.do_handshake()  # type: ignore[attr-defined]
+        assert isinstance(self.connection, ssl.SSLSocket)
+        self.connection.do_handshake()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("webhook: %s " + format, self.address_string(), *args)
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
 
     def _send_json(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body, separators=(",", ":")).encode()
@@ -90,13 +91,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         if self.path.split("?", 1)[0] in HEALTH_PATHS:
             self._send_json(200, {"status": "ok"})
         else:
             self._send_json(404, {"error": "not found"})
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         if self.path.split("?", 1)[0] != "/mutate":
             self._send_json(404, {"error": "not found"})
             return
@@ -114,13 +115,26 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError):
             self._send_json(400, {"error": "body is not JSON"})
             return
-        result = admission_response(review, self.server.spec)
-        response = result["response"]
         request = review.get("request") if isinstance(review, dict) else None
+        try:
+            result = admission_response(review, self.server.spec)
+        except Exception:  # a bug here must not block pods, even with failurePolicy Fail
+            log.exception("admission failed, allowing the pod unchanged")
+            uid = request.get("uid") if isinstance(request, dict) else None
+            result = {
+                "apiVersion": "admission.k8s.io/v1",
+                "kind": "AdmissionReview",
+                "response": {
+                    "uid": uid if isinstance(uid, str) else "",
+                    "allowed": True,
+                    "status": {"message": "internal error"},
+                },
+            }
+        response = result["response"]
         target = request.get("namespace", "?") if isinstance(request, dict) else "?"
         # Names and outcome only: pod specs can carry secrets in env values.
         log.info(
-            "webhook: uid=%s namespace=%s patched=%s %s",
+            "uid=%s namespace=%s patched=%s %s",
             response["uid"],
             target,
             "patch" in response,
@@ -151,7 +165,7 @@ class WebhookServer(ThreadingHTTPServer):
         return wrapped, addr
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("webhook: connection from %s failed", client_address, exc_info=True)
+        log.debug("connection from %s failed", client_address, exc_info=True)
 
 
 def make_server(
@@ -173,7 +187,7 @@ def run(
         spec = load_spec(os.environ.get(SPEC_FILE_ENV, DEFAULT_SPEC_FILE))
     server = make_server(host, port, certfile, keyfile, spec)
     log.info(
-        "webhook: listening on https://%s:%d/mutate (image %s, native=%s)",
+        "listening on https://%s:%d/mutate (image %s, native=%s)",
         host,
         server.server_address[1],
         spec.image,

@@ -79,8 +79,17 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, plus secret files from HEADROOM_SECRETS_DIR if set."""
+    """Settings from the environment, plus secret files from HEADROOM_SECRETS_DIR if set.
+
+    A secret file is named after the field (`proxy_token`, `redis_url`), as Kubernetes
+    mounts Secret keys; an environment variable of the same setting wins over the file.
+    Files are read at startup: a rotated secret takes effect on restart.
+    """
     secrets_dir = os.environ.get("HEADROOM_SECRETS_DIR")
     if secrets_dir and Path(secrets_dir).is_dir():
-        return Settings(_secrets_dir=secrets_dir, **overrides)
+        for name in Settings.model_fields:
+            path = Path(secrets_dir) / name
+            if name not in overrides and f"HEADROOM_{name.upper()}" not in os.environ:
+                if path.is_file():
+                    overrides[name] = path.read_text().strip()
     return Settings(**overrides)
