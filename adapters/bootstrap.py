@@ -103,7 +103,15 @@ def _original_store(settings: Settings, closers: list[Any]) -> OriginalStore:
     if settings.s3_bucket:
         from adapters.originals_s3 import S3OriginalStore
 
-        return S3OriginalStore.from_settings(settings)
+        s3 = S3OriginalStore.from_settings(settings)
+        closers.append(s3.aclose)
+        return s3
+    if settings.originals_backend == "redis" and settings.redis_url is not None:
+        from adapters.originals_redis import RedisOriginalStore
+
+        redis = RedisOriginalStore.from_settings(settings)
+        closers.append(redis.aclose)
+        return redis
     from adapters.originals_fs import FileOriginalStore
 
     assert settings.data_dir is not None

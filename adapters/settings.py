@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     s3_kms_key_id: str | None = None
     s3_timeout_seconds: float = Field(2.0, gt=0)
     data_dir: Path | None = None
+    originals_backend: Literal["auto", "redis"] = Field(
+        "auto", description="auto: S3 if a bucket is set, else local files; redis: Redis"
+    )
 
     ccr_ttl_seconds: int = Field(3600, gt=0)
     session_ttl_seconds: int = Field(7200, gt=0)

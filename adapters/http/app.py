@@ -9,12 +9,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from prometheus_client import make_asgi_app
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from adapters.bootstrap import Services
 from adapters.http.api import api_router
 from adapters.http.health import health_router
+from adapters.http.kompress_route import kompress_router
 from adapters.http.middleware import BodySizeLimit, InFlight
 from core.errors import InvalidRequest
 
@@ -39,7 +40,13 @@ def create_app(services: Services, warm_in_background: bool = True) -> FastAPI:
     app = FastAPI(title="headroom-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(health_router(services))
     app.include_router(api_router(services))
-    app.mount("/metrics", make_asgi_app(registry=services.telemetry.registry))
+    if services.settings.kompress not in (None, "off"):  # POST /compress, Kompress metric
+        app.include_router(kompress_router(services))
+    registry = services.telemetry.registry
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.exception_handler(InvalidRequest)
     async def invalid(request: Request, error: InvalidRequest) -> JSONResponse:

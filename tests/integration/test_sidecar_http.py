@@ -122,7 +122,7 @@ def test_session_header_gives_replay_and_metrics_record_it(sidecar: Sidecar) -> 
     second = post(sidecar, {"messages": session[-1], "model": "claude-sonnet-4-5"}, headers)
     assert second.json()["messages"][: len(session[-2])] == first.json()["messages"]
     assert f"replay:{len(session[-2])}" in second.json()["transforms_applied"]
-    metrics = httpx.get(f"{sidecar.url}/metrics/").text
+    metrics = httpx.get(f"{sidecar.url}/metrics").text
     assert "headroom_gateway_session_replay_hits_total" in metrics
     assert (
         'headroom_gateway_request_duration_seconds_bucket{le="0.05",outcome="compressed"}'
