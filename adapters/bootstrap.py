@@ -70,6 +70,8 @@ def bootstrap(
     telemetry = telemetry or PrometheusTelemetry()
     if text_compressor is None:
         text_compressor = _text_compressor(settings)
+        if hasattr(text_compressor, "close"):
+            closers.append(text_compressor.close)
     engines = HeadroomEngines(text_compressor=text_compressor)
     executor = ThreadPoolExecutor(settings.compression_threads, thread_name_prefix="compress")
     service = CompressionService(

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     kompress: KompressMode | None = None
     kompress_model_dir: Path | None = None
     kompress_endpoint: str | None = None
+    kompress_endpoint_token: SecretStr | None = Field(
+        None, description="token for the remote Kompress service (default: proxy_token)"
+    )
 
     identity_headers: list[str] = ["x-headroom-user-id", "x-maas-username"]
     log_level: str = "INFO"
