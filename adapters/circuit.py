@@ -75,3 +75,14 @@ class CircuitBreaker:
             raise
         self.record_success()
         return result
+
+    async def probe(self, make: Callable[[], Awaitable[object]], timeout_seconds: float) -> bool:
+        """A readiness check that runs even while the circuit is open; never raises. Its
+        answer opens or closes the circuit, so probes speed up recovery."""
+        try:
+            await asyncio.wait_for(make(), timeout_seconds)
+        except Exception:
+            self.record_failure()
+            return False
+        self.record_success()
+        return True

@@ -8,7 +8,6 @@ call, a circuit breaker, every failure raised as `StoreUnavailable`.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -74,13 +73,7 @@ class RedisOriginalStore:
         return raw if isinstance(raw, str) else raw.decode()
 
     async def ping(self) -> bool:
-        try:
-            await asyncio.wait_for(self._client.ping(), self._timeout)
-        except Exception:
-            self._breaker.record_failure()
-            return False
-        self._breaker.record_success()
-        return True
+        return await self._breaker.probe(self._client.ping, self._timeout)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -134,14 +134,8 @@ class S3OriginalStore:
     async def ping(self) -> bool:
         """Readiness: HEAD on the bucket within a second; never raises. The answer also
         opens or closes the circuit, so readiness probes speed up recovery."""
-        try:
-            call = partial(self._client.head_bucket, Bucket=self._bucket)
-            await asyncio.wait_for(self._in_thread(call), PING_TIMEOUT_SECONDS)
-        except Exception:
-            self._breaker.record_failure()
-            return False
-        self._breaker.record_success()
-        return True
+        head = partial(self._client.head_bucket, Bucket=self._bucket)
+        return await self._breaker.probe(lambda: self._in_thread(head), PING_TIMEOUT_SECONDS)
 
     async def aclose(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

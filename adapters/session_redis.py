@@ -10,7 +10,6 @@ waiting on, or failing with, Redis.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -108,13 +107,7 @@ class RedisSessionStore:
 
     async def ping(self) -> bool:
         """Readiness: a real PING even while the breaker is open; a success closes it."""
-        try:
-            await asyncio.wait_for(self._client.ping(), self._timeout)
-        except Exception:
-            self._breaker.record_failure()
-            return False
-        self._breaker.record_success()
-        return True
+        return await self._breaker.probe(self._client.ping, self._timeout)
 
     async def aclose(self) -> None:
         await self._client.aclose()
