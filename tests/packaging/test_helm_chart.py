@@ -712,6 +712,7 @@ def test_notes_render_for_each_shape() -> None:
 # Kubernetes objects passed through whole: documented as one value, not key by key.
 OPAQUE = (
     "resources",
+    "nodeSelector",
     "objectSelector",
     "namespaceSelector",
     "podSecurityContext",

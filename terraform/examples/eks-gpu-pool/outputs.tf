@@ -1,0 +1,24 @@
+output "node_group_id" {
+  description = "The GPU node group."
+  value       = module.gpu_pool.node_group_id
+}
+
+output "service_url" {
+  description = "In-cluster URL of the gateway (also HEADROOM_KOMPRESS_ENDPOINT for CPU sidecars)."
+  value       = module.gpu_pool.service_url
+}
+
+output "irsa_role_arn" {
+  description = "IAM role of the gateway's ServiceAccount."
+  value       = module.gpu_pool.irsa_role_arn
+}
+
+output "bucket_name" {
+  description = "Bucket holding CCR originals."
+  value       = module.gpu_pool.bucket_name
+}
+
+output "redis_endpoint" {
+  description = "ElastiCache Serverless endpoint."
+  value       = module.gpu_pool.redis_endpoint
+}

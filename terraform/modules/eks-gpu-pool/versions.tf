@@ -1,0 +1,20 @@
+terraform {
+  required_version = ">= 1.5.7"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.0"
+    }
+    # helm 3.x: provider settings are attributes (kubernetes = { ... }); this module only
+    # uses helm_release with `values`, which is the same in both majors.
+    helm = {
+      source  = "hashicorp/helm"
+      version = "~> 3.0"
+    }
+    kubernetes = {
+      source  = "hashicorp/kubernetes"
+      version = ">= 2.30, < 4.0"
+    }
+  }
+}

@@ -1,0 +1,194 @@
+# Plan-only tests with mocked providers: `terraform init && terraform test` in this module.
+
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { region = "eu-west-1" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+}
+
+variables {
+  vpc_id           = "vpc-0123456789abcdef0"
+  subnet_ids       = ["subnet-a", "subnet-b"]
+  filename         = "tests/fixture.zip"
+  source_code_hash = "bm90LWEtcmVhbC16aXA="
+}
+
+run "function_url_is_the_default_front_door" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function_url.this[0].authorization_type == "AWS_IAM"
+    error_message = "The Function URL requires IAM auth."
+  }
+  assert {
+    condition     = length(aws_apigatewayv2_api.this) == 0
+    error_message = "No HTTP API by default."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].runtime == "python3.12" && aws_lambda_function.this[0].handler == "handler.handler"
+    error_message = "Zip package on python3.12 with handler.handler."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].memory_size == 1024 && aws_lambda_function.this[0].timeout == 30
+    error_message = "Defaults are 1024 MB and 30 s."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["HEADROOM_PROFILE"] == "lambda"
+    error_message = "HEADROOM_PROFILE=lambda."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["HEADROOM_KOMPRESS"] == "off"
+    error_message = "Kompress is off on a CPU-only function."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["HEADROOM_CCR_TTL_SECONDS"] == "3600"
+    error_message = "The CCR TTL reaches the function."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].tracing_config[0].mode == "Active"
+    error_message = "X-Ray tracing is on by default."
+  }
+}
+
+run "http_api_with_jwt_authorizer" {
+  command = plan
+
+  variables {
+    front_door = "http_api"
+    http_api_authorizer = {
+      type         = "jwt"
+      jwt_issuer   = "https://issuer.example.com"
+      jwt_audience = ["headroom-gateway"]
+    }
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_authorizer.this[0].authorizer_type == "JWT"
+    error_message = "A JWT authorizer."
+  }
+  assert {
+    condition     = alltrue([for r in aws_apigatewayv2_route.this : r.authorization_type == "JWT"])
+    error_message = "Every route is authorized."
+  }
+  assert {
+    condition     = length(aws_lambda_function_url.this) == 0
+    error_message = "No Function URL behind an HTTP API."
+  }
+}
+
+run "http_api_with_lambda_authorizer_and_existing_state" {
+  command = plan
+
+  variables {
+    front_door          = "http_api"
+    create_shared_state = false
+    redis_url           = "rediss://cache.example:6379"
+    s3_bucket_name      = "existing-ccr-bucket"
+    s3_sse_algorithm    = "AES256"
+    kompress            = { mode = "remote", endpoint = "http://kompress.internal:8787" }
+    http_api_authorizer = {
+      type       = "lambda"
+      lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:authorizer"
+    }
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_authorizer.this[0].authorizer_type == "REQUEST"
+    error_message = "A Lambda REQUEST authorizer."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["HEADROOM_KOMPRESS_ENDPOINT"] == "http://kompress.internal:8787"
+    error_message = "The remote Kompress endpoint reaches the function."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["HEADROOM_S3_BUCKET"] == "existing-ccr-bucket"
+    error_message = "The existing bucket reaches the function."
+  }
+  assert {
+    condition     = length(module.shared_state.redis_endpoint == null ? [] : [1]) == 0
+    error_message = "No cache is created."
+  }
+}
+
+run "large_zip_deploys_from_the_shared_state_bucket" {
+  command = plan
+
+  variables {
+    deploy_from_s3 = true
+  }
+
+  assert {
+    condition     = length(aws_s3_object.package) == 1 && aws_lambda_function.this[0].filename == null
+    error_message = "The zip is uploaded to S3 instead of sent directly."
+  }
+  assert {
+    condition     = startswith(aws_s3_object.package[0].key, "lambda-artifacts/headroom-gateway/")
+    error_message = "Uploaded zips live outside the expiring CCR prefix."
+  }
+}
+
+run "rejects_an_artifact_prefix_under_the_ccr_prefix" {
+  command = plan
+
+  variables {
+    deploy_from_s3           = true
+    deployment_s3_key_prefix = "headroom-gateway/lambda/"
+  }
+
+  expect_failures = [aws_s3_object.package]
+}
+
+run "container_image_on_arm64" {
+  command = plan
+
+  variables {
+    package_type = "Image"
+    filename     = null
+    image_uri    = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/headroom-gateway:lambda"
+    architecture = "arm64"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this[0].package_type == "Image" && aws_lambda_function.this[0].runtime == null
+    error_message = "An image function has no runtime."
+  }
+}
+
+run "rejects_an_unknown_architecture" {
+  command = plan
+
+  variables {
+    architecture = "i386"
+  }
+
+  expect_failures = [var.architecture]
+}
+
+run "rejects_an_unknown_front_door" {
+  command = plan
+
+  variables {
+    front_door = "alb"
+  }
+
+  expect_failures = [var.front_door]
+}
+
+run "rejects_a_retention_cloudwatch_does_not_accept" {
+  command = plan
+
+  variables {
+    cloudwatch_logs_retention_in_days = 10
+  }
+
+  expect_failures = [var.cloudwatch_logs_retention_in_days]
+}
