@@ -27,10 +27,10 @@ from tests.integration.servers import (
     SIDECAR_TIMEOUTS,
     RedisServer,
     SeaweedS3,
-    Sidecar,
     ensure_bucket,
     shared_state_env,
 )
+from tests.processes import Sidecar
 
 FORMATS = ("openai", "anthropic")
 
@@ -53,8 +53,8 @@ def run_replica_bench(turns: int = 40) -> dict[str, Any]:
             ensure_bucket(s3.endpoint_url)
             env = shared_state_env(redis.url, s3.endpoint_url, cluster_id="bench")
             env.update(SIDECAR_TIMEOUTS)
-            pair = (Sidecar(root / "a", env), Sidecar(root / "b", env))
-            embedded = Sidecar(root / "embedded", {})
+            pair = (Sidecar(env, workdir=root / "a"), Sidecar(env, workdir=root / "b"))
+            embedded = Sidecar({}, workdir=root / "embedded")
             for sidecar in (*pair, embedded):
                 sidecars.append(sidecar)
                 sidecar.start()

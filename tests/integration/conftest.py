@@ -18,10 +18,10 @@ from tests.integration.servers import (
     SIDECAR_TIMEOUTS,
     RedisServer,
     SeaweedS3,
-    Sidecar,
     ensure_bucket,
     shared_state_env,
 )
+from tests.processes import Sidecar
 
 REDIS_ENV = "HEADROOM_TEST_REDIS_URL"
 S3_ENV = "HEADROOM_TEST_S3_ENDPOINT_URL"
@@ -108,7 +108,7 @@ def replicas(
     env = shared_state_env(redis_url, s3_endpoint, cluster_id=f"it-{uuid.uuid4().hex[:8]}")
     env.update(SIDECAR_TIMEOUTS)
     root = tmp_path_factory.mktemp("replicas")
-    pair = (Sidecar(root / "a", env), Sidecar(root / "b", env))
+    pair = (Sidecar(env, workdir=root / "a"), Sidecar(env, workdir=root / "b"))
     try:
         for sidecar in pair:
             sidecar.start()

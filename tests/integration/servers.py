@@ -1,4 +1,4 @@
-"""Real servers for integration tests and benchmarks: Redis, SeaweedFS S3, the sidecar.
+"""Real servers for integration tests and benchmarks: Redis and SeaweedFS S3.
 
 Each runs on free loopback ports, is started and stopped by PID (never by name), and can be
 stopped and restarted on the same ports for fault tests. Used by `tests/integration/conftest.py`
@@ -7,7 +7,6 @@ and by `tests/bench/replicas.py`; nothing here depends on pytest.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -18,10 +17,12 @@ import sysconfig
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.processes import stop_process
 
 S3_BUCKET = "hgw-it"
 S3_REGION = "us-east-1"
@@ -213,16 +214,8 @@ class SeaweedS3:
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self.process = self.process, None
-        if process is not None:
-            _kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _kill(process.pid, signal.SIGKILL)
-                process.wait(timeout)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        log, self._log = self._log, None
+        stop_process(process, log, timeout)
         wait_until(lambda: not port_open(self.ports["s3"]), timeout, what="S3 port to close")
 
     def restart(self) -> None:
@@ -271,66 +264,6 @@ def ensure_bucket(endpoint_url: str, bucket: str = S3_BUCKET, timeout: float = 1
                 time.sleep(0.2)
     finally:
         client.close()
-
-
-class Sidecar:
-    """`python -m sidecar serve` as a real process on a free port, ready when /ready says so."""
-
-    def __init__(self, workdir: Path, env: Mapping[str, str], port: int | None = None) -> None:
-        self.workdir = workdir
-        self.port = port or free_ports(1)[0]
-        self.env = dict(env)
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log: Any = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HEADROOM_")}
-        env.update({"HEADROOM_DATA_DIR": str(self.workdir / "data"),
-                    "HEADROOM_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"})  # fmt: skip
-        env.update(self.env)
-        self._log = open(self.workdir / "sidecar.log", "ab")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sidecar", "serve", "--port", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env,
-            cwd=Path(__file__).resolve().parents[2], start_new_session=True,
-        )  # fmt: skip
-        try:
-            wait_until(self._ready, timeout, interval=0.1, what=f"sidecar :{self.port} /ready")
-        except (TimeoutError, RuntimeError):
-            self.stop()
-            raise
-
-    def stop(self, timeout: float = 10.0) -> None:
-        process, self.process = self.process, None
-        if process is not None:
-            _kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _kill(process.pid, signal.SIGKILL)
-                process.wait(timeout)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def log_tail(self, chars: int = 4000) -> str:
-        path = self.workdir / "sidecar.log"
-        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
-
-    def _ready(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"sidecar exited ({self.process.returncode}):\n{self.log_tail()}")
-        try:
-            with urllib.request.urlopen(self.url + "/ready", timeout=2) as response:
-                status = json.loads(response.read()).get("status")
-                return bool(response.status == 200 and status == "ready")
-        except (urllib.error.URLError, OSError, ValueError, AttributeError):
-            return False
 
 
 def shared_state_env(redis_url: str | None, s3_endpoint_url: str | None,

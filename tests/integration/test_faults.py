@@ -24,10 +24,10 @@ from tests.integration.servers import (
     SIDECAR_TIMEOUTS,
     RedisServer,
     SeaweedS3,
-    Sidecar,
     hanging_listener,
     shared_state_env,
 )
+from tests.processes import Sidecar
 
 pytestmark = pytest.mark.integration
 STORE_ERRORS = "headroom_gateway_store_errors_total"
@@ -192,7 +192,7 @@ def test_black_holed_stores_are_bounded_by_their_timeouts(
                                cluster_id=f"hang-{uuid.uuid4().hex[:6]}")  # fmt: skip
         env.update(SIDECAR_TIMEOUTS)
         env["HEADROOM_DEADLINE_SECONDS"] = "10"
-        sidecar = Sidecar(tmp_path_factory.mktemp("hang"), env)
+        sidecar = Sidecar(env, workdir=tmp_path_factory.mktemp("hang"))
         sidecar.start()
         try:
             started = time.perf_counter()

@@ -16,7 +16,7 @@ import pytest
 
 from tests.corpus import agent_session
 from tests.integration.helpers import compress, prefix_kept, retrieve
-from tests.integration.servers import Sidecar
+from tests.processes import Sidecar
 
 pytestmark = pytest.mark.integration
 TURNS = 40
