@@ -32,6 +32,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+LAMBDA_ARCH ?= x86_64
+lambda-zip: $(STAMP)  ## dist/headroom-gateway-lambda-$(LAMBDA_ARCH).zip for python3.12 (x86_64|arm64)
+	$(PY) lambda/build_zip.py --arch $(LAMBDA_ARCH)
+
 bench: $(STAMP)  ## measure savings, latency, overhead and memory; writes bench-results/
 	$(PY) -m tests.bench.run
 

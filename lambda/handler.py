@@ -1,0 +1,28 @@
+"""AWS Lambda entry point (`handler.handler`): the same app as the sidecar, behind Mangum.
+
+Everything is built at import, which Lambda runs once per container in its init phase, so
+engine warm-up is paid there and not by the first request. Mangum's lifespan is off: Mangum
+runs a lifespan cycle around every invocation, and the app's shutdown closes its services.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mangum import Mangum
+
+from adapters.bootstrap import bootstrap
+from adapters.http.app import create_app
+from adapters.settings import load_settings
+
+_vocabulary = Path(__file__).resolve().parent / "tiktoken_cache"  # shipped by build_zip.py
+if _vocabulary.is_dir():
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_vocabulary))
+os.environ.setdefault("HEADROOM_PROFILE", "lambda")
+os.environ.setdefault("HEADROOM_WORKSPACE_DIR", "/tmp/headroom")  # only /tmp is writable
+
+services = bootstrap(load_settings())  # applies the offline environment first
+services.warm()
+app = create_app(services, warm_in_background=False)
+handler = Mangum(app, lifespan="off")
