@@ -68,8 +68,9 @@ def render(results: dict[str, Any]) -> str:
                 ["sidecar ready after start", f"{s['ready_seconds']:.2f} s"],
                 ["sidecar idle RSS", f"{s['idle_rss_mb']:.0f} MB"],
                 ["sidecar peak RSS (whole bench)", f"{s['peak_rss_mb']:.0f} MB"],
+                ["sidecar CPU per session turn", f"{s['session_cpu_ms_per_turn']:.1f} ms"],
             ])]  # fmt: skip
-    for name in ("replicas", "lambda"):
+    for name in ("replicas", "lambda", "kompress"):
         if name in results:
             out += ["", f"### {name}", _table(["measure", "value"],
                     [[k, _fmt(v)] for k, v in results[name].items()])]  # fmt: skip

@@ -202,6 +202,12 @@ def bench_follow_up(gateway: Gateway, repetitions: int) -> dict[str, Any]:
                 follow_times, 95), "speedup": cold / follow}  # fmt: skip
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -248,7 +254,14 @@ def main() -> None:
         print("content kinds (gateway over HTTP vs raw headroom.compress()):")
         results["content"] = bench_content(gateway, args.repetitions)
         print("40-turn sessions:")
+        assert sidecar.process is not None
+        cpu_before, wall_before = cpu_seconds(sidecar.process.pid), time.perf_counter()
         results["sessions"] = bench_sessions(gateway, args.turns)
+        gateway_turns = 4 * args.turns  # two formats x (with, without session id)
+        results["startup"]["session_cpu_ms_per_turn"] = (
+            1000 * (cpu_seconds(sidecar.process.pid) - cpu_before) / gateway_turns
+        )
+        results["startup"]["session_wall_seconds"] = time.perf_counter() - wall_before
         print("follow-up turn on a long session:")
         results["follow_up"] = bench_follow_up(gateway, args.repetitions)
         print(f"  {results['follow_up']}")
@@ -260,6 +273,7 @@ def main() -> None:
 
         results["replicas"] = optional("replicas", targets.replicas)
         results["lambda"] = optional("lambda", targets.lambda_function)
+        results["kompress"] = optional("kompress", targets.kompress)
 
     args.out.mkdir(exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))

@@ -15,3 +15,9 @@ def lambda_function() -> dict[str, Any]:
     from tests.bench.lambda_bench import run_lambda_bench
 
     return run_lambda_bench()
+
+
+def kompress() -> dict[str, Any]:
+    from tests.bench.kompress_bench import run_kompress_bench
+
+    return run_kompress_bench()
