@@ -73,8 +73,19 @@ def render(results: dict[str, Any]) -> str:
     for name in ("replicas", "lambda", "kompress"):
         if name in results:
             out += ["", f"### {name}", _table(["measure", "value"],
-                    [[k, _fmt(v)] for k, v in results[name].items()])]  # fmt: skip
+                    [[k, _fmt(v)] for k, v in _flat(results[name]).items()])]  # fmt: skip
     return "\n".join(out) + "\n"
+
+
+def _flat(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested results as dotted keys, one table row each."""
+    rows: dict[str, Any] = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            rows |= _flat(value, f"{prefix}{key}.")
+        else:
+            rows[f"{prefix}{key}"] = value
+    return rows
 
 
 def _fmt(value: Any) -> str:
