@@ -12,7 +12,6 @@ service costs one timeout rather than one per prose block.
 from __future__ import annotations
 
 import logging
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -104,7 +103,8 @@ def remote_from_settings(settings: Settings) -> RemoteKompress | UnavailableKomp
     except KompressUnavailable as error:
         log.error("Kompress is unavailable, prose passes through uncompressed: %s", error)
         return UnavailableKompress(str(error))
-    token = _secret(getattr(settings, "kompress_endpoint_token", None)) or settings.token()
+    own_token = settings.kompress_endpoint_token
+    token = own_token.get_secret_value() if own_token else settings.token()
     return RemoteKompress(endpoint, token, timeout_seconds=min(settings.deadline_seconds, 10.0))
 
 
@@ -116,12 +116,6 @@ def endpoint_url(endpoint: str) -> str:
         raise KompressUnavailable(f"HEADROOM_KOMPRESS_ENDPOINT is not an http(s) URL: {endpoint}")
     base = endpoint.rstrip("/")
     return base if base.endswith(PATH) else base + PATH
-
-
-def _secret(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value) or None
 
 
 def _describe(error: BaseException) -> str:

@@ -272,7 +272,7 @@ class CompressionService:
         except Exception as error:  # no marker may point at an original nobody stored
             log.warning("original store unavailable: %s", type(error).__name__)
         for draft in drafts:
-            if draft.originals and draft.fallback is not None:
+            if draft.fallback is not None:  # set exactly when the draft carries originals
                 draft.message = draft.fallback
                 after = await self._offload(
                     self._tokens.count_message, request.model, draft.message
@@ -290,7 +290,7 @@ class CompressionService:
             message_json=text,
             output_digest=output_digest.hex(),
             tokens_before=draft.tokens_before,
-            tokens_after=min(draft.tokens_after, draft.tokens_before),
+            tokens_after=draft.tokens_after,  # every draft path keeps after <= before
             ccr_hashes=tuple(ccr.hashes_in(text)) if draft.originals else (),
             labels=tuple(draft.labels),
         )

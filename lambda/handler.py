@@ -24,5 +24,5 @@ os.environ.setdefault("HEADROOM_WORKSPACE_DIR", "/tmp/headroom")  # only /tmp is
 
 services = bootstrap(load_settings())  # applies the offline environment first
 services.warm()
-app = create_app(services, warm_in_background=False)
+app = create_app(services)
 handler = Mangum(app, lifespan="off")

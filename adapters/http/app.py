@@ -22,16 +22,17 @@ from core.errors import InvalidRequest
 log = logging.getLogger(__name__)
 
 
-def create_app(services: Services, warm_in_background: bool = True) -> FastAPI:
-    """One app per call, with its own metrics registry; nothing shared between apps."""
+def create_app(services: Services) -> FastAPI:
+    """One app per call, with its own metrics registry; nothing shared between apps.
+
+    Engines warm in the background at startup, so probes answer (503) while they do; a
+    target that warms before serving (Lambda's init phase) finds them ready already."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warming = None
         if not services.service.ready:
             warming = asyncio.get_running_loop().run_in_executor(None, services.warm)
-            if not warm_in_background:
-                await warming
         yield
         if warming is not None and not warming.done():
             warming.cancel()
