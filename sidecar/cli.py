@@ -81,7 +81,7 @@ def _compress_file(settings: Settings, path: Path) -> int:
 
 
 def _inject(settings: Settings, port: int, cert: Path, key: Path) -> int:
-    from adapters.k8s_webhook_server import run
+    from adapters.k8s.webhook_server import run
 
     run(host="0.0.0.0", port=port, certfile=cert, keyfile=key)  # noqa: S104 (cluster webhook)
     return 0

@@ -130,6 +130,12 @@ def kinds(objects: list[dict[str, Any]]) -> list[str]:
     return sorted(o["kind"] for o in objects)
 
 
+def inject_spec_json(objects: list[dict[str, Any]], release: str = RELEASE) -> str:
+    """spec.json of the inject ConfigMap: the sidecar the webhook pod reads from its mount."""
+    config_map = find(objects, "ConfigMap", f"{release}-headroom-gateway-inject")
+    return str(config_map["data"]["spec.json"])
+
+
 def consumer_chart(workdir: Path) -> Path:
     """tests/packaging/fixtures/gateway-chart with this chart unpacked under charts/,
     the way `helm dependency build` would place it (without needing a repository)."""

@@ -112,20 +112,28 @@ def test_conventions_on_every_object(shape: str) -> None:
 
 
 def test_sidecar_shapes_render_only_the_inject_spec() -> None:
+    """The inject spec is the rendered container and its volumes (what the webhook inserts)."""
     for shape in ("sidecar", "sidecar-native"):
         objects = render_shape(shape)
         assert kinds(objects) == ["ConfigMap"]
         spec = json.loads(objects[0]["data"]["spec.json"])
-        assert spec["native"] is (shape == "sidecar-native")
-    native = json.loads(render_shape("sidecar-native")[0]["data"]["spec.json"])
-    assert native["image"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/headroom-gateway:0.1.0"
-    assert native["secretName"] == "headroom-gateway-sidecar"
+        assert sorted(spec) == ["container", "volumes"]
+        native = spec["container"].get("restartPolicy") == "Always"
+        assert native is (shape == "sidecar-native")
+    native_spec = json.loads(render_shape("sidecar-native")[0]["data"]["spec.json"])
+    assert (
+        native_spec["container"]["image"]
+        == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/headroom-gateway:0.1.0"
+    )
+    secrets = [v["secret"]["secretName"] for v in native_spec["volumes"] if "secret" in v]
+    assert secrets == ["headroom-gateway-sidecar"]
     plain = json.loads(render_shape("sidecar")[0]["data"]["spec.json"])
-    env = {e["name"]: e["value"] for e in plain["env"]}
+    env = {e["name"]: e["value"] for e in plain["container"]["env"]}
     assert env["HEADROOM_KOMPRESS"] == "remote"
     assert env["HEADROOM_REDIS_URL"] == "redis://redis-master.redis.svc:6379/0"
     assert env["HEADROOM_CLUSTER_ID"] == "prod-eu"
-    assert plain["resources"]["requests"] == {"cpu": "100m", "memory": "256Mi"}
+    assert plain["container"]["resources"]["requests"] == {"cpu": "100m", "memory": "256Mi"}
+    assert not any("secret" in v for v in plain["volumes"])
 
 
 # --- checkov ---------------------------------------------------------------------------
@@ -569,7 +577,7 @@ def test_digest_pins_the_image() -> None:
         == f"reg.example/headroom-gateway@{DIGEST}"
     )
     spec = json.loads(render(sets=[f"image.digest={DIGEST}"])[0]["data"]["spec.json"])
-    assert spec["image"] == f"headroom-gateway@{DIGEST}"
+    assert spec["container"]["image"] == f"headroom-gateway@{DIGEST}"
 
 
 # --- webhook -----------------------------------------------------------------------------

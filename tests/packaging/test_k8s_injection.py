@@ -1,16 +1,16 @@
-"""The injection webhook's logic on real gateway pods: patch, apply, validate, idempotency.
+"""The injection webhook on real gateway pods, with the sidecar the chart renders.
 
-Pods are built from the Envoy and LiteLLM Deployments in fixtures/ the way the ReplicaSet
-controller creates them; the JSONPatch is applied with the `jsonpatch` library and the
-result validated with kubernetes-validate --strict, so a patch the API server would reject
-fails here.
+The spec comes from the chart's inject ConfigMap (real `helm template`), read through a file
+as the webhook pod reads its mount. Pods are built from the Envoy and LiteLLM Deployments in
+fixtures/ the way the ReplicaSet controller creates them; the JSONPatch is applied with the
+`jsonpatch` library and the result validated with kubernetes-validate --strict, so a patch
+the API server would reject fails here.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import dataclasses
 import json
 import uuid
 from pathlib import Path
@@ -19,24 +19,22 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.k8s_injection import (
+from adapters.k8s.injection import (
     INJECTED_ANNOTATION,
-    SidecarSpec,
+    InjectSpec,
     admission_response,
     load_spec,
     pod_patch,
-    sidecar_container,
-    sidecar_volumes,
 )
 from tests.packaging.k8s_support import (
     FIXTURES,
-    HELM,
-    INSTALL_HINT,
     consumer_chart,
     find,
+    inject_spec_json,
     min_kube_version,
     render,
     render_shape,
+    shape_values,
     validate_object,
 )
 
@@ -46,22 +44,21 @@ pytest.importorskip("kubernetes_validate", reason="kubernetes-validate missing: 
 pytestmark = pytest.mark.packaging
 
 GATEWAYS = ["envoy-gateway-deployment.yaml", "litellm-deployment.yaml"]
-SPEC = SidecarSpec(
-    image="registry.example/headroom-gateway:0.1.0",
-    resources={
-        "requests": {"cpu": "100m", "memory": "256Mi"},
-        "limits": {"cpu": "2", "memory": "1Gi"},
-    },
-    env=[
-        {"name": "HEADROOM_REDIS_URL", "value": "redis://redis.redis.svc:6379/0"},
-        {
-            "name": "HEADROOM_CLUSTER_ID",
-            "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
-        },
-    ],
-    secret_name="headroom-gateway-sidecar",
-)
+#: sidecar-native: native, Secret mounted, env from the downward API; sidecar: regular.
+SHAPES = {"sidecar-native": True, "sidecar": False}
 VERSIONS = (min_kube_version(), "1.33.0")
+
+
+def chart_spec(shape: str, tmp_path: Path) -> tuple[InjectSpec, dict[str, Any]]:
+    """The spec the webhook loads for `shape`, and the raw JSON the chart rendered."""
+    path = tmp_path / "spec.json"
+    path.write_text(inject_spec_json(render_shape(shape)))
+    return load_spec(path), json.loads(path.read_text())
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> InjectSpec:
+    return chart_spec("sidecar-native", tmp_path)[0]
 
 
 def deployment(fixture: str) -> dict[str, Any]:
@@ -112,10 +109,14 @@ def assert_valid(obj: dict[str, Any]) -> None:
     assert not errors, "\n".join(errors)
 
 
-@pytest.mark.parametrize("native", [True, False], ids=["native", "regular"])
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("fixture", GATEWAYS)
-def test_patch_injects_sidecar_into_real_gateway_pod(fixture: str, native: bool) -> None:
-    spec = dataclasses.replace(SPEC, native=native)
+def test_patch_injects_the_chart_sidecar_into_real_gateway_pod(
+    fixture: str, shape: str, tmp_path: Path
+) -> None:
+    spec, rendered = chart_spec(shape, tmp_path)
+    native = SHAPES[shape]
+    assert spec.native is native
     dep = deployment(fixture)
     pod = pod_from(dep)
     original = copy.deepcopy(pod)
@@ -132,8 +133,9 @@ def test_patch_injects_sidecar_into_real_gateway_pod(fixture: str, native: bool)
     assert pod == original, "the webhook must not mutate its input"
     assert_valid(patched)
 
+    # Exactly what the chart rendered is inserted; the pod's own containers stay as they are.
     spec_out = patched["spec"]
-    sidecar = sidecar_container(spec)
+    sidecar = rendered["container"]
     if native:
         # First init container, so it is started before the other init containers and the app.
         assert spec_out["initContainers"][0] == sidecar
@@ -145,7 +147,7 @@ def test_patch_injects_sidecar_into_real_gateway_pod(fixture: str, native: bool)
         assert spec_out["containers"][-1] == sidecar
         assert "restartPolicy" not in sidecar
         assert spec_out.get("initContainers") == original["spec"].get("initContainers")
-    assert spec_out["volumes"] == original["spec"]["volumes"] + sidecar_volumes(spec)
+    assert spec_out["volumes"] == original["spec"]["volumes"] + rendered["volumes"]
     annotations = patched["metadata"]["annotations"]
     assert annotations[INJECTED_ANNOTATION] == "true"
     for key, value in original["metadata"].get("annotations", {}).items():
@@ -162,10 +164,11 @@ def test_patch_injects_sidecar_into_real_gateway_pod(fixture: str, native: bool)
     assert "patch" not in again
     assert again["allowed"] is True
     assert again["status"]["message"] == "already injected"
+    assert spec.container == sidecar, "patching must not change the shared spec"
 
 
-def test_injected_container_is_hardened_and_probed_on_loopback() -> None:
-    container = sidecar_container(SPEC)
+def test_injected_container_is_hardened_and_probed_on_loopback(spec: InjectSpec) -> None:
+    container = spec.container
     sc = container["securityContext"]
     assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 10001
     assert sc["readOnlyRootFilesystem"] is True
@@ -186,20 +189,23 @@ def test_injected_container_is_hardened_and_probed_on_loopback() -> None:
     assert env["HEADROOM_PROFILE"]["value"] == "sidecar"
     assert env["HEADROOM_DATA_DIR"]["value"] == "/var/lib/headroom-gateway"
     assert env["HEADROOM_SECRETS_DIR"]["value"] == "/var/run/secrets/headroom"
-    assert "valueFrom" in env["HEADROOM_CLUSTER_ID"]
+    assert "valueFrom" in env["POD_NAMESPACE"]
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     assert set(mounts) == {"/var/lib/headroom-gateway", "/tmp", "/var/run/secrets/headroom"}
     assert mounts["/var/run/secrets/headroom"]["readOnly"] is True
-    assert container["resources"] == SPEC.resources
+    values = yaml.safe_load(shape_values("sidecar-native").read_text())
+    assert container["resources"] == values["sidecar"]["resources"]
+    secret = next(v for v in spec.volumes if v["name"] == "headroom-gateway-secrets")
+    assert secret["secret"] == {"secretName": "headroom-gateway-sidecar", "defaultMode": 0o444}
 
 
-def test_pod_without_volumes_or_metadata_gets_them_created() -> None:
-    pod = {
+def test_pod_without_volumes_or_metadata_gets_them_created(spec: InjectSpec) -> None:
+    pod: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",
         "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
     }
-    ops, message = pod_patch(pod, SPEC)
+    ops, message = pod_patch(pod, spec)
     assert message == "injected"
     patched = jsonpatch.apply_patch(pod, ops)
     assert patched["metadata"] == {"annotations": {INJECTED_ANNOTATION: "true"}}
@@ -208,6 +214,7 @@ def test_pod_without_volumes_or_metadata_gets_them_created() -> None:
         "headroom-gateway-tmp",
         "headroom-gateway-secrets",
     ]
+    assert patched["spec"]["containers"] == pod["spec"]["containers"]
     patched["metadata"]["name"] = "app"  # the API server fills in a name before validation
     assert_valid(patched)
 
@@ -236,8 +243,10 @@ def test_pod_without_volumes_or_metadata_gets_them_created() -> None:
     ],
     ids=["string", "empty", "no-uid", "v1beta1"],
 )
-def test_malformed_review_is_allowed_without_patch(review_doc: Any, message: str) -> None:
-    result = admission_response(review_doc, SPEC)
+def test_malformed_review_is_allowed_without_patch(
+    review_doc: Any, message: str, spec: InjectSpec
+) -> None:
+    result = admission_response(review_doc, spec)
     response = result["response"]
     assert response["allowed"] is True
     assert "patch" not in response and "patchType" not in response
@@ -245,7 +254,7 @@ def test_malformed_review_is_allowed_without_patch(review_doc: Any, message: str
     json.dumps(result)  # always serialisable
 
 
-def test_other_requests_are_allowed_without_patch() -> None:
+def test_other_requests_are_allowed_without_patch(spec: InjectSpec) -> None:
     dep = deployment("envoy-gateway-deployment.yaml")
     pod = pod_from(dep)
     cases = {
@@ -258,52 +267,56 @@ def test_other_requests_are_allowed_without_patch() -> None:
     bad_sub["request"]["subResource"] = "ephemeralcontainers"
     cases["subresource ephemeralcontainers ignored"] = bad_sub
     for expected, request in cases.items():
-        response = admission_response(request, SPEC)["response"]
+        response = admission_response(request, spec)["response"]
         assert response["uid"] == request["request"]["uid"]
         assert response["allowed"] is True
         assert "patch" not in response, expected
         assert response["status"]["message"] == expected
 
 
-def test_existing_container_or_volume_names_are_never_overwritten() -> None:
+def test_existing_container_or_volume_names_are_never_overwritten(spec: InjectSpec) -> None:
     pod = pod_from(deployment("litellm-deployment.yaml"))
     named = copy.deepcopy(pod)
     named["spec"]["containers"].append({"name": "headroom-gateway", "image": "own:1"})
-    assert pod_patch(named, SPEC) == ([], "pod already has a container named headroom-gateway")
+    assert pod_patch(named, spec) == ([], "pod already has a container named headroom-gateway")
     clash = copy.deepcopy(pod)
     clash["spec"]["volumes"].append({"name": "headroom-gateway-tmp", "emptyDir": {}})
-    ops, message = pod_patch(clash, SPEC)
+    ops, message = pod_patch(clash, spec)
     assert ops == [] and "headroom-gateway-tmp" in message
 
 
-def test_spec_rejects_reserved_env_and_unknown_keys() -> None:
-    with pytest.raises(ValueError, match="HEADROOM_HOST"):
-        SidecarSpec(image="x:1", env=[{"name": "HEADROOM_HOST", "value": "0.0.0.0"}])
-    with pytest.raises(ValueError, match="unknown keys"):
-        SidecarSpec.from_dict({"image": "x:1", "hostNetwork": True})
-    with pytest.raises(ValueError, match="image"):
-        SidecarSpec.from_dict({})
+def test_spec_file_that_is_not_the_chart_shape_is_refused(tmp_path: Path) -> None:
+    """A broken ConfigMap stops the webhook at start-up instead of patching pods badly."""
+    _, rendered = chart_spec("sidecar-native", tmp_path)
+    unknown = {**rendered, "hostNetwork": True}
+    no_image = {
+        **rendered,
+        "container": {k: v for k, v in rendered["container"].items() if k != "image"},
+    }
+    no_volume = {**rendered, "volumes": rendered["volumes"][:1]}
+    cases: dict[str, Any] = {
+        "must be a JSON object": ["not", "an", "object"],
+        "unknown keys": unknown,
+        "container must be an object": {"volumes": []},
+        "container.image is required": no_image,
+        "volumeMounts of no volume": no_volume,
+        "each volume must be an object with a name": {**rendered, "volumes": [{"emptyDir": {}}]},
+    }
+    for match, data in cases.items():
+        (tmp_path / "bad.json").write_text(json.dumps(data))
+        with pytest.raises(ValueError, match=match):
+            load_spec(tmp_path / "bad.json")
 
 
-# --- agreement with the chart ------------------------------------------------------------
-
-needs_helm = pytest.mark.skipif(HELM is None, reason=f"helm not found: {INSTALL_HINT}")
+# --- the chart is the one definition ------------------------------------------------------
 
 
-def _inject_spec(objects: list[dict[str, Any]], tmp_path: Path) -> SidecarSpec:
-    config_map = find(objects, "ConfigMap", "hr-headroom-gateway-inject")
-    path = tmp_path / "spec.json"
-    path.write_text(config_map["data"]["spec.json"])
-    return load_spec(path)
-
-
-@needs_helm
 @pytest.mark.parametrize("shape", ["sidecar-webhook-selfsigned", "sidecar-webhook-certmanager"])
-def test_webhook_reads_the_spec_the_chart_renders(shape: str, tmp_path: Path) -> None:
+def test_webhook_pod_mounts_the_spec_the_chart_renders(shape: str) -> None:
     objects = render_shape(shape)
-    spec = _inject_spec(objects, tmp_path)
-    values = yaml.safe_load((tmp_path / "spec.json").read_text())
-    assert spec.native is values["native"]
+    values = yaml.safe_load(shape_values(shape).read_text())
+    spec = InjectSpec.from_dict(json.loads(inject_spec_json(objects)))
+    assert spec.native is values["sidecar"]["native"]
     webhook = find(objects, "Deployment", "hr-headroom-gateway-webhook")
     pod_spec = webhook["spec"]["template"]["spec"]
     env = {e["name"]: e["value"] for e in pod_spec["containers"][0]["env"]}
@@ -312,18 +325,17 @@ def test_webhook_reads_the_spec_the_chart_renders(shape: str, tmp_path: Path) ->
     assert Path(env["HEADROOM_INJECT_SPEC_FILE"]).name == "spec.json"
 
 
-@needs_helm
 @pytest.mark.parametrize("native", [True, False], ids=["native", "regular"])
 def test_webhook_and_named_templates_add_the_same_container(native: bool, tmp_path: Path) -> None:
     """Both ways of adding the sidecar (include in a gateway chart, webhook) agree exactly."""
-    chart = consumer_chart(tmp_path)
+    flag = str(native).lower()
     objects = render(
-        chart=chart,
-        sets=[f"nativeSidecar={str(native).lower()}"],
+        chart=consumer_chart(tmp_path),
+        sets=[f"nativeSidecar={flag}", f"headroom-gateway.sidecar.native={flag}"],
         release="hr",
         namespace="llm-gateway",
     )
-    spec = _inject_spec(objects, tmp_path)
+    spec = InjectSpec.from_dict(json.loads(inject_spec_json(objects)))
     gateway = find(objects, "Deployment", "hr-envoy")
     assert_valid(gateway)
     pod_spec = gateway["spec"]["template"]["spec"]
@@ -332,7 +344,6 @@ def test_webhook_and_named_templates_add_the_same_container(native: bool, tmp_pa
         if native
         else next(c for c in pod_spec["containers"] if c["name"] == "headroom-gateway")
     )
-    webhook_spec = dataclasses.replace(spec, native=native)
-    assert included == sidecar_container(webhook_spec)
+    assert included == spec.container
     chart_volumes = [v for v in pod_spec["volumes"] if v["name"].startswith("headroom-gateway")]
-    assert chart_volumes == sidecar_volumes(webhook_spec)
+    assert chart_volumes == spec.volumes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import http.client
 import ipaddress
 import json
@@ -24,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from adapters.k8s_injection import SidecarSpec
-from adapters.k8s_webhook_server import WebhookServer, make_server
-from tests.packaging.k8s_support import HELM, INSTALL_HINT, find, render_shape
+from adapters.k8s.injection import InjectSpec
+from adapters.k8s.webhook_server import WebhookServer, make_server
+from tests.packaging.k8s_support import HELM, INSTALL_HINT, find, inject_spec_json, render_shape
 
 pytest.importorskip("cryptography", reason="cryptography missing: pip install -e '.[dev]'")
 from cryptography import x509  # noqa: E402
@@ -36,7 +37,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 
 pytestmark = pytest.mark.packaging
 
-SPEC = SidecarSpec(image="registry.example/headroom-gateway:0.1.0", native=True)
+
+@functools.cache
+def chart_spec() -> InjectSpec:
+    """The native sidecar the chart renders for the cert-manager webhook shape."""
+    return InjectSpec.from_dict(
+        json.loads(inject_spec_json(render_shape("sidecar-webhook-certmanager")))
+    )
 
 
 def _name(common_name: str) -> x509.Name:
@@ -108,7 +115,7 @@ def write_pki(directory: Path, dns_names: list[str]) -> Path:
 
 @contextmanager
 def serving(cert: Path, key: Path) -> Iterator[WebhookServer]:
-    server = make_server("127.0.0.1", 0, cert, key, SPEC)
+    server = make_server("127.0.0.1", 0, cert, key, chart_spec())
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
@@ -191,7 +198,7 @@ def test_https_round_trip(tmp_path: Path) -> None:
         assert response["allowed"] is True
         ops = json.loads(base64.b64decode(response["patch"]))
         assert ops[0]["path"] == "/spec/initContainers"
-        assert ops[0]["value"][0]["name"] == "headroom-gateway"
+        assert ops[0]["value"] == [chart_spec().container]
 
         status, body = request(server, ca, "POST", "/mutate", b"{not json")
         assert status == 400
@@ -267,9 +274,9 @@ def test_internal_error_still_allows_the_pod(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Even with failurePolicy Fail, a bug in the webhook must not block pod creation."""
-    import adapters.k8s_webhook_server as server_module
+    import adapters.k8s.webhook_server as server_module
 
-    def broken(review: Any, spec: SidecarSpec) -> dict[str, Any]:
+    def broken(review: Any, spec: InjectSpec) -> dict[str, Any]:
         raise RuntimeError("bug")
 
     monkeypatch.setattr(server_module, "admission_response", broken)

@@ -14,13 +14,13 @@ or, for a native sidecar (Kubernetes >= 1.29), under initContainers:
   initContainers:
     {{- include "headroom-gateway.nativeSidecarContainer" (index .Subcharts "headroom-gateway") | nindent 4 }}
 
-The webhook injects the same container: it reads the spec rendered by
-"headroom-gateway.sidecarSpec" (ConfigMap <fullname>-inject), and
-adapters/k8s_injection.py builds the container exactly as below (tests compare the two).
+The webhook injects the same container: these templates are the only definition of it.
+"headroom-gateway.sidecarSpec" renders the container and its volumes as JSON into ConfigMap
+<fullname>-inject, and adapters/k8s/injection.py only inserts what it reads there.
 */}}
 
-{{/* The sidecar spec as JSON: what the webhook reads, and what the container below is built from. */}}
-{{- define "headroom-gateway.sidecarSpec" -}}
+{{/* The sidecar's parameters from the values (image, port, env...): the container below is built from them. */}}
+{{- define "headroom-gateway.sidecarParams" -}}
 {{- $env := list }}
 {{- range $name, $value := (include "headroom-gateway.settingsEnv" . | fromYaml) }}
 {{- $env = append $env (dict "name" $name "value" $value) }}
@@ -33,7 +33,6 @@ adapters/k8s_injection.py builds the container exactly as below (tests compare t
   "port" (int .Values.sidecar.port)
   "resources" .Values.sidecar.resources
   "env" $env
-  "native" .Values.sidecar.native
 }}
 {{- if .Values.sidecar.existingSecret }}
 {{- $_ := set $spec "secretName" .Values.sidecar.existingSecret }}
@@ -58,7 +57,7 @@ failureThreshold: {{ .failures }}
 
 {{/* One container list item; .native adds restartPolicy: Always (native sidecar). */}}
 {{- define "headroom-gateway.sidecarContainerItem" -}}
-{{- $spec := include "headroom-gateway.sidecarSpec" .ctx | fromJson }}
+{{- $spec := include "headroom-gateway.sidecarParams" .ctx | fromJson }}
 {{- $port := int64 $spec.port | toString -}}
 - name: {{ $spec.name }}
   image: {{ $spec.image | quote }}
@@ -139,4 +138,14 @@ failureThreshold: {{ .failures }}
     # 0444: the gateway pod may set no fsGroup, and uid 10001 must still read the files.
     defaultMode: 0444
 {{- end }}
+{{- end }}
+
+{{/*
+What the webhook injects, as JSON: {"container": <one container>, "volumes": [<volumes>]}.
+The container is native (an init container with restartPolicy: Always) when sidecar.native.
+*/}}
+{{- define "headroom-gateway.sidecarSpec" -}}
+{{- $container := include "headroom-gateway.sidecarContainerItem" (dict "ctx" . "native" .Values.sidecar.native) | fromYamlArray | first }}
+{{- $volumes := include "headroom-gateway.sidecarVolumes" . | fromYamlArray }}
+{{- toJson (dict "container" $container "volumes" $volumes) }}
 {{- end }}

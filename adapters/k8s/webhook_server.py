@@ -1,4 +1,4 @@
-"""HTTPS shell around `adapters.k8s_injection` for the Kubernetes API server.
+"""HTTPS shell around `adapters.k8s.injection` for the Kubernetes API server.
 
 Standard library only (http.server + ssl): the webhook pod then needs nothing beyond the
 gateway image and starts in well under a second. Routes: `POST /mutate` (AdmissionReview v1)
@@ -19,10 +19,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeAlias
 
-from adapters.k8s_injection import (
+from adapters.k8s.injection import (
     DEFAULT_SPEC_FILE,
     SPEC_FILE_ENV,
-    SidecarSpec,
+    InjectSpec,
     admission_response,
     load_spec,
 )
@@ -149,7 +149,7 @@ class WebhookServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], certfile: StrPath, keyfile: StrPath, spec: SidecarSpec
+        self, address: tuple[str, int], certfile: StrPath, keyfile: StrPath, spec: InjectSpec
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.spec = spec
@@ -169,14 +169,14 @@ class WebhookServer(ThreadingHTTPServer):
 
 
 def make_server(
-    host: str, port: int, certfile: StrPath, keyfile: StrPath, spec: SidecarSpec
+    host: str, port: int, certfile: StrPath, keyfile: StrPath, spec: InjectSpec
 ) -> WebhookServer:
     """Bind (port 0 picks a free one) without serving; tests and `run` share it."""
     return WebhookServer((host, port), certfile, keyfile, spec)
 
 
 def run(
-    host: str, port: int, certfile: StrPath, keyfile: StrPath, spec: SidecarSpec | None = None
+    host: str, port: int, certfile: StrPath, keyfile: StrPath, spec: InjectSpec | None = None
 ) -> None:
     """Serve the webhook until interrupted (`headroom-gateway inject`).
 

@@ -1,0 +1,1 @@
+"""Kubernetes: the admission webhook that inserts the chart-rendered sidecar into pods."""
