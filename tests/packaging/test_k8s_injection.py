@@ -311,6 +311,20 @@ def test_spec_file_that_is_not_the_chart_shape_is_refused(tmp_path: Path) -> Non
 # --- the chart is the one definition ------------------------------------------------------
 
 
+def test_a_chart_value_changes_what_the_webhook_injects(tmp_path: Path) -> None:
+    """The webhook has no container definition of its own: a chart value reaches the pod."""
+    objects = render(sets=["sidecar.port=9797", "sidecar.name=compressor"])
+    path = tmp_path / "spec.json"
+    path.write_text(inject_spec_json(objects))
+    pod = pod_from(deployment("litellm-deployment.yaml"))
+    ops, message = pod_patch(pod, load_spec(path))
+    assert message == "injected"
+    [sidecar] = jsonpatch.apply_patch(pod, ops)["spec"]["initContainers"]
+    assert sidecar["name"] == "compressor"
+    assert sidecar["args"][-1] == "9797"
+    assert "127.0.0.1:9797/ready" in sidecar["readinessProbe"]["exec"]["command"][2]
+
+
 @pytest.mark.parametrize("shape", ["sidecar-webhook-selfsigned", "sidecar-webhook-certmanager"])
 def test_webhook_pod_mounts_the_spec_the_chart_renders(shape: str) -> None:
     objects = render_shape(shape)
