@@ -7,18 +7,20 @@ to `create_app`. Tests pass their own stores or telemetry to replace any port.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
-from adapters.metrics import PrometheusTelemetry
+from adapters.kompress.metrics import register_backend_metric
 from adapters.offline import apply_offline_environment
 from adapters.settings import Settings
+from adapters.telemetry.prometheus import PrometheusTelemetry
 from core.engines import HeadroomEngines
 from core.ports import OriginalStore, SessionStore, TextCompressor
 from core.service import CompressionService, Limits
 
 log = logging.getLogger(__name__)
+Closer = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -32,7 +34,7 @@ class Services:
     telemetry: PrometheusTelemetry
     executor: ThreadPoolExecutor
     engines: HeadroomEngines
-    closers: list[Any] = field(default_factory=list)
+    closers: list[Closer] = field(default_factory=list)
 
     def warm(self) -> None:
         if not self.service.ready:
@@ -42,13 +44,11 @@ class Services:
 
     def engine_status(self) -> dict[str, str]:
         text = self.engines.text_compressor
-        return {"text": getattr(text, "status", text.name) if text else "off"}
+        return {"text": text.status if text else "off"}
 
     async def aclose(self) -> None:
         for close in self.closers:
-            result = close()
-            if hasattr(result, "__await__"):
-                await result
+            await close()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -62,16 +62,18 @@ def bootstrap(
 ) -> Services:
     """Wire the ports from settings; explicit arguments win (tests, custom embedding)."""
     apply_offline_environment()
-    closers: list[Any] = []
+    closers: list[Closer] = []
     if sessions is None:
         sessions = _session_store(settings, closers)
     if originals is None:
         originals = _original_store(settings, closers)
     telemetry = telemetry or PrometheusTelemetry()
     if text_compressor is None:
-        text_compressor = _text_compressor(settings)
-        if hasattr(text_compressor, "close"):
-            closers.append(text_compressor.close)
+        text_compressor = text_compressor_for(settings)
+        if text_compressor is not None:
+            closers.append(_closer(text_compressor))
+    if text_compressor is not None:
+        register_backend_metric(telemetry.registry, text_compressor, settings.kompress)
     engines = HeadroomEngines(text_compressor=text_compressor)
     executor = ThreadPoolExecutor(settings.compression_threads, thread_name_prefix="compress")
     service = CompressionService(
@@ -89,40 +91,53 @@ def bootstrap(
     return Services(settings, service, sessions, originals, telemetry, executor, engines, closers)
 
 
-def _session_store(settings: Settings, closers: list[Any]) -> SessionStore:
+def _closer(compressor: TextCompressor) -> Closer:
+    async def close() -> None:
+        compressor.close()
+
+    return close
+
+
+def _session_store(settings: Settings, closers: list[Closer]) -> SessionStore:
     if settings.redis_url is not None:
-        from adapters.session_redis import RedisSessionStore
+        from adapters.stores.redis_sessions import RedisSessionStore
 
         store = RedisSessionStore.from_settings(settings)
         closers.append(store.aclose)
         return store
-    from adapters.session_memory import MemorySessionStore
+    from adapters.stores.memory_sessions import MemorySessionStore
 
     return MemorySessionStore(max_entries=settings.session_max_entries)
 
 
-def _original_store(settings: Settings, closers: list[Any]) -> OriginalStore:
+def _original_store(settings: Settings, closers: list[Closer]) -> OriginalStore:
     if settings.s3_bucket:
-        from adapters.originals_s3 import S3OriginalStore
+        from adapters.stores.s3_originals import S3OriginalStore
 
         s3 = S3OriginalStore.from_settings(settings)
         closers.append(s3.aclose)
         return s3
     if settings.originals_backend == "redis" and settings.redis_url is not None:
-        from adapters.originals_redis import RedisOriginalStore
+        from adapters.stores.redis_originals import RedisOriginalStore
 
         redis = RedisOriginalStore.from_settings(settings)
         closers.append(redis.aclose)
         return redis
-    from adapters.originals_fs import FileOriginalStore
+    from adapters.stores.file_originals import FileOriginalStore
 
-    assert settings.data_dir is not None
     return FileOriginalStore(settings.data_dir / "originals")
 
 
-def _text_compressor(settings: Settings) -> TextCompressor | None:
-    if settings.kompress in (None, "off"):
+def text_compressor_for(settings: Settings) -> TextCompressor | None:
+    """Kompress as HEADROOM_KOMPRESS asks: in process (cpu, cuda, auto) or remote. Cheap:
+    models load in `warm()`."""
+    if settings.kompress == "off":
         return None
-    from adapters.kompress import build_text_compressor
+    if settings.kompress == "remote":
+        from adapters.kompress.remote import remote_from_settings
 
-    return build_text_compressor(settings)
+        return remote_from_settings(settings)
+    from adapters.kompress.local import LocalKompress
+
+    return LocalKompress(settings.kompress_model_dir, settings.kompress,
+                         budget_seconds=settings.deadline_seconds)  # fmt: skip

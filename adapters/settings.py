@@ -1,7 +1,8 @@
 """Configuration from `HEADROOM_*` environment variables (and mounted secret files).
 
 One Settings object; the profile (sidecar, service, lambda) only changes defaults, so an
-operator can still override any single value.
+operator can still override any single value. Every field has its final default here, before
+validation: no caller re-defaults a setting.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 Profile = Literal["sidecar", "service", "lambda"]
 KompressMode = Literal["off", "cpu", "cuda", "auto", "remote"]
@@ -31,7 +37,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEADROOM_", extra="ignore")
 
     profile: Profile = "sidecar"
-    host: str | None = Field(None, description="bind address; non-loopback requires a token")
+    host: str = Field("127.0.0.1", description="bind address; non-loopback requires a token")
     port: int = Field(8787, ge=0, le=65535)
     proxy_token: SecretStr | None = Field(None, description="bearer token for /v1/*")
     cluster_id: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
@@ -45,7 +51,7 @@ class Settings(BaseSettings):
     s3_sse: Literal["AES256", "aws:kms"] | None = None
     s3_kms_key_id: str | None = None
     s3_timeout_seconds: float = Field(2.0, gt=0)
-    data_dir: Path | None = None
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "headroom-gateway")
     originals_backend: Literal["auto", "redis"] = Field(
         "auto", description="auto: S3 if a bucket is set, else local files; redis: Redis"
     )
@@ -53,11 +59,11 @@ class Settings(BaseSettings):
     ccr_ttl_seconds: int = Field(3600, gt=0)
     session_ttl_seconds: int = Field(7200, gt=0)
     session_max_entries: int = Field(200_000, gt=0)
-    max_body_bytes: int | None = Field(None, gt=0)
+    max_body_bytes: int = Field(16 * 2**20, gt=0)
     deadline_seconds: float = Field(10.0, gt=0)
     compression_threads: int = Field(2, ge=1, le=64)
 
-    kompress: KompressMode | None = None
+    kompress: KompressMode = "off"
     kompress_model_dir: Path | None = None
     kompress_endpoint: str | None = None
     kompress_endpoint_token: SecretStr | None = Field(
@@ -67,14 +73,34 @@ class Settings(BaseSettings):
     identity_headers: list[str] = ["x-headroom-user-id", "x-maas-username"]
     log_level: str = "INFO"
 
-    @model_validator(mode="after")
-    def _apply_profile(self) -> Settings:
-        for name, value in _PROFILE_DEFAULTS[self.profile].items():
-            if getattr(self, name) is None:
-                setattr(self, name, value)
-        if self.data_dir is None:
-            self.data_dir = Path.home() / ".cache" / "headroom-gateway"
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_defaults(cls, data: Any) -> Any:
+        """The profile's defaults fill in what no source set, before validation."""
+        if isinstance(data, dict):
+            for name, value in _PROFILE_DEFAULTS.get(data.get("profile", "sidecar"), {}).items():
+                data.setdefault(name, value)
+        return data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then secret files from HEADROOM_SECRETS_DIR.
+
+        A secret file is named after the field (`proxy_token`, `redis_url`), as Kubernetes
+        mounts Secret keys; files are read at startup, so a rotated secret takes effect on
+        restart."""
+        secrets_dir = os.environ.get("HEADROOM_SECRETS_DIR")
+        if not secrets_dir or not Path(secrets_dir).is_dir():
+            return init_settings, env_settings
+        files = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir, env_prefix="")
+        return init_settings, env_settings, files
 
     @property
     def bind_is_loopback(self) -> bool:
@@ -85,17 +111,5 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, plus secret files from HEADROOM_SECRETS_DIR if set.
-
-    A secret file is named after the field (`proxy_token`, `redis_url`), as Kubernetes
-    mounts Secret keys; an environment variable of the same setting wins over the file.
-    Files are read at startup: a rotated secret takes effect on restart.
-    """
-    secrets_dir = os.environ.get("HEADROOM_SECRETS_DIR")
-    if secrets_dir and Path(secrets_dir).is_dir():
-        for name in Settings.model_fields:
-            path = Path(secrets_dir) / name
-            if name not in overrides and f"HEADROOM_{name.upper()}" not in os.environ:
-                if path.is_file():
-                    overrides[name] = path.read_text().strip()
+    """Settings from arguments, the environment and secret files (the same as `Settings()`)."""
     return Settings(**overrides)

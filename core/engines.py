@@ -69,9 +69,8 @@ class HeadroomEngines:
 
     def warm(self) -> None:
         """Import and exercise every engine once (a few hundred ms, at startup)."""
-        warm_text = getattr(self._text_compressor, "warm", None)
-        if warm_text is not None:  # load the prose model before the service reports ready
-            warm_text()
+        if self._text_compressor is not None:  # load the prose model before readiness
+            self._text_compressor.warm()
         sample_log = "\n".join(f"tests/test_a.py::test_{i} PASSED [ {i}%]" for i in range(60))
         samples = [
             json.dumps([{"id": i, "name": f"pod-{i}", "ready": True} for i in range(40)]),

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 
 class InvalidRequest(ValueError):
-    """The caller sent something no provider would accept; maps to a 4xx, never a 500."""
+    """The caller sent something no provider would accept; the HTTP boundary answers 400."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.status = status

@@ -54,6 +54,8 @@ class CompressOptions:
     protect_recent: int = 0
     compress_user_messages: bool = False
     target_ratio: float | None = None
+    #: Requests smaller than this (whole conversation, in tokens) pass through (seed API).
+    min_tokens_to_compress: int = 0
 
     @classmethod
     def parse(cls, config: Any) -> CompressOptions:
@@ -78,6 +80,7 @@ class CompressOptions:
             protect_recent=_count(config, "protect_recent"),
             compress_user_messages=_flag(config, "compress_user_messages"),
             target_ratio=float(target) if target is not None else None,
+            min_tokens_to_compress=_count(config, "min_tokens_to_compress"),
         )
 
 

@@ -47,10 +47,29 @@ class OriginalStore(Protocol):
 class TextCompressor(Protocol):
     """A prose compressor (Kompress on CPU, on CUDA, or remote) the engines may use."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def status(self) -> str:
+        """What readiness shows, e.g. "kompress:cuda" or "kompress:unavailable (why)"."""
+        ...
+
+    @property
+    def backend(self) -> str:
+        """Where it runs: loading, cpu, cuda, remote or unavailable (a metric label)."""
+        ...
+
+    def warm(self) -> None:
+        """Load models before traffic; never raises (failure shows in `status`)."""
+        ...
 
     def compress(self, text: str, target_ratio: float | None) -> str | None:
         """Shorter text, or None when it cannot help (unavailable, too short, failed)."""
+        ...
+
+    def close(self) -> None:
+        """Release clients and sessions at shutdown."""
         ...
 
 

@@ -107,7 +107,9 @@ def requirements() -> list[str]:
 
 
 def headroom_requirement() -> str:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
     return next(spec for spec in project if _dist_name(spec) == HEADROOM_DIST)
 
 

@@ -14,7 +14,7 @@ from mangum import Mangum
 
 from adapters.bootstrap import bootstrap
 from adapters.http.app import create_app
-from adapters.settings import load_settings
+from adapters.settings import Settings
 
 _vocabulary = Path(__file__).resolve().parent / "tiktoken_cache"  # shipped by build_zip.py
 if _vocabulary.is_dir():
@@ -22,7 +22,7 @@ if _vocabulary.is_dir():
 os.environ.setdefault("HEADROOM_PROFILE", "lambda")
 os.environ.setdefault("HEADROOM_WORKSPACE_DIR", "/tmp/headroom")  # only /tmp is writable
 
-services = bootstrap(load_settings())  # applies the offline environment first
+services = bootstrap(Settings())  # applies the offline environment first
 services.warm()
 app = create_app(services)
 handler = Mangum(app, lifespan="off")

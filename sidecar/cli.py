@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from pathlib import Path
 
-from adapters.settings import Settings, load_settings
+from pydantic import ValidationError
+
+from adapters.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,22 +21,39 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="bind port (HEADROOM_PORT)")
     compress = commands.add_parser("compress", help="compress a JSON request file to stdout")
     compress.add_argument("file", type=Path, help='{"messages": [...], "model": ...}; - = stdin')
+    compress.add_argument("--tenant", help="whose state is used (default: anonymous, "
+                          "as for HTTP callers without an identity)")  # fmt: skip
     inject = commands.add_parser("inject", help="serve the sidecar-injection webhook (HTTPS)")
     inject.add_argument("--port", type=int, default=8443)
     inject.add_argument("--tls-cert", type=Path, required=True)
     inject.add_argument("--tls-key", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    given = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
-    overrides = {name: value for name, value in given.items() if value is not None}
-    settings = load_settings(**overrides) if args.command == "serve" else load_settings()
+    overrides = {}
+    if args.command == "serve":
+        given = {"host": args.host, "port": args.port}
+        overrides = {name: value for name, value in given.items() if value is not None}
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        print(f"headroom-gateway: invalid settings: {settings_error(error)}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     if args.command == "serve":
         return _serve(settings)
     if args.command == "compress":
-        return _compress_file(settings, args.file)
-    return _inject(settings, args.port, args.tls_cert, args.tls_key)
+        return _compress_file(settings, args.file, args.tenant)
+    return _inject(args.port, args.tls_cert, args.tls_key)
+
+
+def settings_error(error: ValidationError) -> str:
+    """One line naming each bad setting as the operator wrote it (HEADROOM_PORT, not port)."""
+    problems = []
+    for item in error.errors():
+        name = "HEADROOM_" + "_".join(str(part) for part in item["loc"][:1]).upper()
+        problems.append(f"{name}: {item['msg']}")
+    return "; ".join(problems)
 
 
 def _serve(settings: Settings) -> int:
@@ -49,29 +67,21 @@ def _serve(settings: Settings) -> int:
     from adapters.http.app import create_app
 
     app = create_app(bootstrap(settings))
-    uvicorn.run(app, host=settings.host or "127.0.0.1", port=settings.port,
+    uvicorn.run(app, host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(), access_log=False)  # fmt: skip
     return 0
 
 
-def _compress_file(settings: Settings, path: Path) -> int:
+def _compress_file(settings: Settings, path: Path, tenant: str | None) -> int:
+    """The HTTP route's parser and service, from a file: same validation, same tenant."""
     from adapters.bootstrap import bootstrap
-    from core.errors import InvalidRequest
-    from core.messages import validate
-    from core.policy import CompressOptions
-    from core.service import CompressRequest
+    from adapters.compress_request import ANONYMOUS_TENANT, compress_request, json_object
 
     try:
-        body = json.loads(sys.stdin.read() if str(path) == "-" else path.read_text())
-        if not isinstance(body, dict):
-            raise InvalidRequest("the file must hold a JSON object")
-        request = CompressRequest(
-            messages=validate(body.get("messages")),
-            model=str(body.get("model") or "gpt-4o"),
-            options=CompressOptions.parse(body.get("config")),
-        )
-    except (OSError, ValueError) as error:
-        print(f"error: {getattr(error, 'message', error)}", file=sys.stderr)
+        raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+        request = compress_request(json_object(raw), tenant=tenant or ANONYMOUS_TENANT)
+    except (OSError, ValueError) as error:  # InvalidRequest is a ValueError
+        print(f"error: {error}", file=sys.stderr)
         return 2
     services = bootstrap(settings)
     services.warm()
@@ -80,10 +90,10 @@ def _compress_file(settings: Settings, path: Path) -> int:
     return 0
 
 
-def _inject(settings: Settings, port: int, cert: Path, key: Path) -> int:
+def _inject(port: int, cert: Path, key: Path) -> int:
     from adapters.k8s.webhook_server import run
 
-    run(host="0.0.0.0", port=port, certfile=cert, keyfile=key)  # noqa: S104 (cluster webhook)
+    run(host="0.0.0.0", port=port, certfile=cert, keyfile=key)
     return 0
 
 

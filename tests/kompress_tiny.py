@@ -1,4 +1,4 @@
-"""A tiny Kompress model in the layout `adapters.kompress_model` reads, built in milliseconds.
+"""A tiny Kompress model in the layout `adapters.kompress.model` reads, built in milliseconds.
 
 No registry ships the real weights (a ModernBERT fine-tune, 260-600 MB), so the tests build
 the same contract: a fast-tokenizer `tokenizer.json` ([CLS] words [SEP], [PAD], [UNK]) and an

@@ -75,7 +75,7 @@ class Sidecar:
         env.update({"HEADROOM_DATA_DIR": str(self.workdir / "data"), "PYTHONUNBUFFERED": "1",
                     "HEADROOM_LOG_LEVEL": "WARNING", "HEADROOM_PORT": str(self.port)})  # fmt: skip
         env.update(self.env)
-        self._log = open(self.workdir / "sidecar.log", "ab")  # noqa: SIM115 (closed in stop)
+        self._log = open(self.workdir / "sidecar.log", "ab")
         started = time.perf_counter()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sidecar", "serve", "--port", str(self.port)], cwd=REPO,

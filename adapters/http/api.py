@@ -1,27 +1,20 @@
-"""/v1/compress and /v1/retrieve: parse and check the request, call the core, shape the reply.
-
-The body is parsed here rather than by a pydantic model: messages are free-form provider
-JSON that must come back byte-identical, and every malformed shape gets a specific 400.
-"""
+"""/v1/compress and /v1/retrieve: read the request, call the core, shape the reply."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from adapters.bootstrap import Services
+from adapters.compress_request import ANONYMOUS_TENANT, compress_request, is_true, json_object
 from adapters.http.auth import require_token
+from adapters.http.errors import HttpError
 from core import ccr
 from core.errors import InvalidRequest
-from core.messages import validate
-from core.policy import CompressOptions
 from core.ports import StoreUnavailable
-from core.service import CompressRequest
 
-MAX_SESSION_ID_CHARS = 256
 MAX_QUERY_MATCHES = 200
 
 
@@ -31,32 +24,13 @@ def api_router(services: Services) -> APIRouter:
 
     @router.post("/compress")
     async def compress(request: Request) -> Response:
-        body = _json_object(await request.body())
-        if "messages" not in body:
-            raise InvalidRequest("Missing required field: messages")
-        messages = validate(body["messages"])
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            raise InvalidRequest("Missing required field: model (a non-empty string)")
-        config = body.get("config")
-        options = CompressOptions.parse(config)
-        session_id = request.headers.get("x-headroom-session-id")
-        if session_id is None and isinstance(config, dict):
-            session_id = config.get("session_id")
-        if session_id is not None and (
-            not isinstance(session_id, str) or not 0 < len(session_id) <= MAX_SESSION_ID_CHARS
-        ):
-            raise InvalidRequest("session id must be a string of 1 to 256 characters")
-        result = await services.service.compress(
-            CompressRequest(
-                messages=messages,
-                model=model,
-                options=options,
-                tenant=tenant_of(request, settings.identity_headers),
-                session_id=session_id,
-                bypass=request.headers.get("x-headroom-bypass", "").lower() == "true",
-            )
+        parsed = compress_request(
+            json_object(await request.body()),
+            tenant=tenant_of(request, settings.identity_headers),
+            session_id=request.headers.get("x-headroom-session-id"),
+            bypass=is_true(request.headers.get("x-headroom-bypass")),
         )
+        result = await services.service.compress(parsed)
         return Response(result.body(), media_type="application/json",
                         headers={"x-headroom-outcome": result.outcome})  # fmt: skip
 
@@ -66,7 +40,7 @@ def api_router(services: Services) -> APIRouter:
 
     @router.post("/retrieve")
     async def retrieve_post(request: Request) -> JSONResponse:
-        body = _json_object(await request.body())
+        body = json_object(await request.body())
         key, query = body.get("hash"), body.get("query")
         if not isinstance(key, str) or (query is not None and not isinstance(query, str)):
             raise InvalidRequest("body must carry 'hash' (string) and optionally 'query'")
@@ -74,7 +48,7 @@ def api_router(services: Services) -> APIRouter:
 
     @router.post("/retrieve/tool_call")
     async def retrieve_tool_call(request: Request) -> JSONResponse:
-        provider, call_id, key = ccr.parse_tool_call(_json_object(await request.body()))
+        provider, call_id, key = ccr.parse_tool_call(json_object(await request.body()))
         tenant = tenant_of(request, settings.identity_headers)
         original = await _original(services, tenant, key)
         data: dict[str, Any] = (
@@ -93,16 +67,14 @@ def tenant_of(request: Request, identity_headers: list[str]) -> str:
     for header in identity_headers:
         value = request.headers.get(header, "").strip()
         if value:
-            return value[:256]
-    return "anonymous"
+            return value
+    return ANONYMOUS_TENANT
 
 
 async def _retrieve(services: Services, tenant: str, key: str, query: str | None) -> JSONResponse:
     original = await _original(services, tenant, key)
     if original is None:
-        return JSONResponse({"error": {"type": "not_found",
-                                       "message": f"hash {key!r} is unknown or expired"}},
-                            status_code=404)  # fmt: skip
+        raise HttpError(404, f"hash {key!r} is unknown or expired")
     payload: dict[str, Any] = {
         "hash": key,
         "original_content": original,
@@ -120,14 +92,4 @@ async def _original(services: Services, tenant: str, key: str) -> str | None:
     try:
         return await services.service.retrieve(tenant, key)
     except StoreUnavailable as error:
-        raise InvalidRequest(f"original store unavailable: {error}", status=503) from error
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidRequest("Invalid JSON in request body.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("Request body must be a JSON object.")
-    return body
+        raise HttpError(503, f"original store unavailable: {error}") from error

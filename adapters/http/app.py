@@ -7,17 +7,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import FastAPI
+from prometheus_client import make_asgi_app
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.bootstrap import Services
 from adapters.http.api import api_router
+from adapters.http.errors import install_error_handlers
 from adapters.http.health import health_router
 from adapters.http.kompress_route import kompress_router
 from adapters.http.middleware import BodySizeLimit, InFlight
-from core.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +41,23 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="headroom-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(health_router(services))
     app.include_router(api_router(services))
-    if services.settings.kompress not in (None, "off"):  # POST /compress, Kompress metric
+    if services.engines.text_compressor is not None:
         app.include_router(kompress_router(services))
-    registry = services.telemetry.registry
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    @app.exception_handler(InvalidRequest)
-    async def invalid(request: Request, error: InvalidRequest) -> JSONResponse:
-        services.telemetry.rejected()
-        kind = {401: "unauthorized", 404: "not_found", 503: "unavailable"}.get(
-            error.status, "invalid_request"
-        )
-        return JSONResponse({"error": {"type": kind, "message": error.message}},
-                            status_code=error.status)  # fmt: skip
-
-    @app.exception_handler(RequestValidationError)
-    async def unprocessable(request: Request, error: RequestValidationError) -> JSONResponse:
-        services.telemetry.rejected()
-        return JSONResponse({"error": {"type": "invalid_request", "message": str(error)}},
-                            status_code=422)  # fmt: skip
-
+    metrics = make_asgi_app(registry=services.telemetry.registry)
+    app.router.routes.append(Route("/metrics", AsgiEndpoint(metrics), methods=["GET"]))
+    install_error_handlers(app, services.telemetry.http_error)
     app.add_middleware(InFlight, gauge=services.telemetry.in_flight)
-    app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes or 16 * 2**20)
+    app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes,
+                       on_refuse=services.telemetry.http_error)  # fmt: skip
     return app
+
+
+class AsgiEndpoint:
+    """Serves a plain ASGI callable at one exact path (a Mount would redirect /metrics to
+    /metrics/); Starlette treats a class instance, unlike a function, as an ASGI app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)

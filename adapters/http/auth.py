@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from core.errors import InvalidRequest
+from adapters.http.errors import HttpError
 
 
-def require_token(expected: str | None):  # noqa: ANN201 (FastAPI dependency factory)
+def require_token(expected: str | None) -> Callable[[Request], Awaitable[None]]:
     """A dependency that accepts `Authorization: Bearer T` or `X-Headroom-Proxy-Token: T`."""
 
     async def check(request: Request) -> None:
@@ -20,6 +21,6 @@ def require_token(expected: str | None):  # noqa: ANN201 (FastAPI dependency fac
         if given is None and authorization[:7].lower() == "bearer ":
             given = authorization[7:].strip()
         if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise InvalidRequest("missing or invalid token", status=401)
+            raise HttpError(401, "missing or invalid token")
 
     return check

@@ -9,8 +9,7 @@ HEADROOM_KOMPRESS=remote, call (field names as upstream's kompress_remote client
 
 Counts are words, as upstream's Kompress reports them; text too short or with nothing to drop
 comes back unchanged (ratio 1.0). 503 while warming or when the model is unavailable (callers
-then pass prose through), 400 on a malformed body, 401 without the token. The router also puts
-the Kompress backend state set on the app's metrics registry.
+then pass prose through), 400 on a malformed body, 401 without the token.
 """
 
 from __future__ import annotations
@@ -20,25 +19,24 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from adapters.bootstrap import Services
 from adapters.http.auth import require_token
-from adapters.kompress import LocalKompress
-from adapters.kompress_metrics import register_backend_metric
+from adapters.http.errors import HttpError, error_response
+from adapters.kompress.local import LocalKompress
 from core.errors import InvalidRequest
 
 
 def kompress_router(services: Services) -> APIRouter:
-    """POST /compress when this process runs Kompress itself; the backend metric always."""
+    """POST /compress when this process runs Kompress itself (not when it is remote)."""
     text = services.engines.text_compressor
-    register_backend_metric(services.telemetry.registry, text, str(services.settings.kompress))
     router = APIRouter(dependencies=[Depends(require_token(services.settings.token()))])
     if not isinstance(text, LocalKompress):
         return router
 
     @router.post("/compress", include_in_schema=False)
-    async def compress(request: Request) -> JSONResponse:
+    async def compress(request: Request) -> Response:
         content, target_ratio = _parse(await request.body())
         if not services.service.ready:
             return _unavailable("kompress:warming up")
@@ -80,6 +78,5 @@ def _parse(raw: bytes) -> tuple[str, float | None]:
     return content, float(ratio)
 
 
-def _unavailable(reason: str) -> JSONResponse:
-    return JSONResponse({"error": {"type": "unavailable", "message": reason}},
-                        status_code=503)  # fmt: skip
+def _unavailable(reason: str) -> Response:
+    return error_response(HttpError(503, reason))

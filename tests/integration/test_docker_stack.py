@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.originals_s3 import S3OriginalStore
-from adapters.session_redis import RedisSessionStore
 from adapters.settings import Settings
+from adapters.stores.redis_sessions import RedisSessionStore
+from adapters.stores.s3_originals import S3OriginalStore
 from core.ccr import content_hash
 from tests.integration.docker_stack import (  # noqa: F401 (fixtures)
     DockerStack,

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.session_redis import RedisSessionStore
 from adapters.settings import Settings
+from adapters.stores.redis_sessions import RedisSessionStore
 from core.ports import StoreUnavailable
 from tests.corpus import agent_session
 from tests.integration.helpers import compress, metric, retrieve

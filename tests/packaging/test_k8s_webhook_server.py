@@ -30,10 +30,10 @@ from adapters.k8s.webhook_server import WebhookServer, make_server
 from tests.packaging.k8s_support import HELM, INSTALL_HINT, find, inject_spec_json, render_shape
 
 pytest.importorskip("cryptography", reason="cryptography missing: pip install -e '.[dev]'")
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 pytestmark = pytest.mark.packaging
 

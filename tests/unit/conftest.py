@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from adapters.session_memory import MemorySessionStore
+from adapters.stores.memory_sessions import MemorySessionStore
 from core.engines import HeadroomEngines
 from core.ports import TextCompressor
 from core.service import CompressionService, Limits

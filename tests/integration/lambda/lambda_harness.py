@@ -121,10 +121,10 @@ class RuntimeAPI:
             protocol_version = "HTTP/1.1"  # keep-alive, as the real endpoint
             disable_nagle_algorithm = True  # TCP_NODELAY: else ~40-90 ms per small write
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if self.path != f"{_PREFIX}/invocation/next":
                     return self._reply(404, b'{"errorType":"NotFound"}')
                 if api.first_next_at is None:
@@ -143,7 +143,7 @@ class RuntimeAPI:
                     "Lambda-Runtime-Trace-Id": trace,
                 })  # fmt: skip
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self._read_body()
                 parts = self.path.removeprefix(_PREFIX).strip("/").split("/")
                 if parts == ["init", "error"]:

@@ -15,7 +15,6 @@ stays down. Works with any S3-compatible server through `s3_endpoint_url`.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from adapters.circuit import CircuitBreaker
+from adapters.stores.shared import tenant_digest
 from core.ccr import is_valid_hash
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class S3OriginalStore:
         )
 
     def object_key(self, tenant: str, key: str) -> str:
-        return f"{self._root}{hashlib.sha256(tenant.encode()).hexdigest()[:32]}/{key}"
+        return f"{self._root}{tenant_digest(tenant)}/{key}"
 
     async def put_many(self, tenant: str, items: Mapping[str, str], ttl_seconds: int) -> None:
         """Every item is stored (in parallel) before this returns, or StoreUnavailable."""

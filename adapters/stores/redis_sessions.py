@@ -13,39 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.asyncio import Redis
 
 from adapters.circuit import CircuitBreaker
+from adapters.stores.shared import RedisBacked, redis_client
 
 if TYPE_CHECKING:
     from adapters.settings import Settings
 
-#: What a Redis call may raise when the server is down, slow or unreachable.
-REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
-MAX_CONNECTIONS = 32
 
-
-def redis_client(url: str, timeout_seconds: float) -> Redis:
-    """A client over a bounded pool; redis:// or rediss:// (TLS, as ElastiCache Serverless
-    requires). One immediate retry (no backoff) replaces a pooled connection that went stale
-    across a Redis restart; everything else is left to the caller's timeout and breaker."""
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=MAX_CONNECTIONS,
-        timeout=timeout_seconds,  # waiting for a free pooled connection
-        socket_timeout=timeout_seconds,
-        socket_connect_timeout=timeout_seconds,
-        socket_keepalive=True,
-        retry=Retry(NoBackoff(), 1),
-        health_check_interval=30,
-    )
-    return Redis.from_pool(pool)
-
-
-class RedisSessionStore:
+class RedisSessionStore(RedisBacked):
     """Implements core.ports.SessionStore on Redis with sliding expiry."""
 
     def __init__(
@@ -57,11 +34,9 @@ class RedisSessionStore:
         timeout_seconds: float = 0.25,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self._client = client
+        super().__init__(client, timeout_seconds, breaker, "redis sessions")
         self._prefix = f"hgw:{cluster_id}:s:"
         self._ttl = ttl_seconds
-        self._timeout = timeout_seconds
-        self._breaker = breaker or CircuitBreaker("redis sessions")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisSessionStore:
@@ -89,7 +64,7 @@ class RedisSessionStore:
                     pipe.getex(self._prefix + key, ex=ttl)
                 return list(await pipe.execute())
 
-        return await self._breaker.call(run, self._timeout, REDIS_ERRORS)
+        return await self._call(run)
 
     async def put_many(self, items: Mapping[str, bytes], ttl_seconds: int) -> None:
         """One pipeline of SET ... EX ttl. The TTL is remembered for the sliding refresh."""
@@ -103,11 +78,4 @@ class RedisSessionStore:
                     pipe.set(self._prefix + key, value, ex=ttl_seconds)
                 await pipe.execute()
 
-        await self._breaker.call(run, self._timeout, REDIS_ERRORS)
-
-    async def ping(self) -> bool:
-        """Readiness: a real PING even while the breaker is open; a success closes it."""
-        return await self._breaker.probe(self._client.ping, self._timeout)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._call(run)

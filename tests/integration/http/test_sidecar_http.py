@@ -93,9 +93,37 @@ def test_wrong_or_missing_token_is_401(sidecar: Sidecar, headers: dict[str, str]
 
 
 @pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/no/such/route", 404), ("GET", "/v1/compress", 405), ("DELETE", "/metrics", 405),
+     ("PUT", "/v1/retrieve/0123456789abcdef01234567", 405),
+     ("GET", "/v1/retrieve/" + "0" * 24, 404)],
+)  # fmt: skip
+def test_every_error_uses_the_documented_body(
+    sidecar: Sidecar, method: str, path: str, status: int
+) -> None:
+    response = httpx.request(method, f"{sidecar.url}{path}", headers=AUTH, timeout=10)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert list(body) == ["error"] and sorted(body["error"]) == ["message", "type"]
+    assert body["error"]["type"] == {404: "not_found", 405: "method_not_allowed"}[status]
+
+
+def test_seed_callers_without_a_model_are_served(sidecar: Sidecar) -> None:
+    """The seed gateway's clients send no model and put options at the top level."""
+    body = tool_request()
+    del body["model"]
+    body.update(protect_recent=0, min_tokens_to_compress=0)
+    response = post(sidecar, body)
+    assert response.status_code == 200
+    assert len(response.json()["messages"]) == len(body["messages"])
+    assert post(sidecar, {**body, "model": ""}).status_code == 200
+
+
+@pytest.mark.parametrize(
     ("body", "status", "fragment"),
     [(b"{not json", 400, "Invalid JSON"), (b"[]", 400, "JSON object"),
-     (b'{"model": "gpt-4o"}', 400, "messages"), (b'{"messages": []}', 400, "model"),
+     (b'{"model": "gpt-4o"}', 400, "messages"), (b'{"messages": [], "model": 5}', 400, "model"),
      (b'{"messages": "x", "model": "m"}', 400, "array"),
      (b'{"messages": [{"role": 1}], "model": "m"}', 400, "role"),
      (b'{"messages": [], "model": "m", "config": {"mode": "x"}}', 400, "config.mode")],

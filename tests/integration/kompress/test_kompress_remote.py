@@ -15,9 +15,9 @@ import pytest
 pytest.importorskip("onnxruntime", reason="Kompress needs onnxruntime (pip install '.[dev]')")
 pytest.importorskip("onnx", reason="the tiny test model is built with onnx (pip install '.[dev]')")
 
-from tests import corpus  # noqa: E402
-from tests.kompress_tiny import ONNX_FILE, build_tiny_kompress, keeps, vocabulary  # noqa: E402
-from tests.processes import Sidecar  # noqa: E402
+from tests import corpus
+from tests.kompress_tiny import ONNX_FILE, build_tiny_kompress, keeps, vocabulary
+from tests.processes import Sidecar
 
 TOKEN = "kompress-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

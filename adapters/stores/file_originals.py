@@ -8,18 +8,20 @@ mtime is set to its expiry time; reads check it and remove expired files when se
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from adapters.stores.shared import tenant_digest
 from core.ccr import is_valid_hash
 from core.ports import StoreUnavailable
 
 
 class FileOriginalStore:
+    """Implements core.ports.OriginalStore on the local filesystem (the embedded default)."""
+
     def __init__(self, root: Path) -> None:
         self._root = root
 
@@ -37,9 +39,11 @@ class FileOriginalStore:
     async def ping(self) -> bool:
         return os.access(self._root, os.W_OK) if self._root.exists() else True
 
+    async def aclose(self) -> None:
+        return None
+
     def _path(self, tenant: str, key: str) -> Path:
-        tenant_dir = hashlib.sha256(tenant.encode()).hexdigest()[:32]
-        return self._root / tenant_dir / key[:2] / key
+        return self._root / tenant_digest(tenant) / key[:2] / key
 
     def _write(self, tenant: str, items: dict[str, str], ttl_seconds: int) -> None:
         expires = time.time() + ttl_seconds

@@ -1,4 +1,4 @@
-"""The prose compressor the settings ask for: Kompress on CPU, on CUDA, or a remote endpoint.
+"""Kompress in this process: ONNX Runtime on CUDA or CPU, chosen from the requested mode.
 
 Kompress never stops the gateway from starting: a missing directory, a broken model or an
 absent GPU leaves a compressor whose `status` says why and whose `compress` returns None, so
@@ -12,10 +12,12 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapters.settings import KompressMode, Settings
-from core.ports import TextCompressor
+from adapters.settings import KompressMode
+
+if TYPE_CHECKING:
+    from adapters.kompress.model import KompressModel
 
 log = logging.getLogger(__name__)
 
@@ -31,26 +33,13 @@ class KompressUnavailable(RuntimeError):
     """Kompress cannot run as configured; the message becomes the status."""
 
 
-def build_text_compressor(settings: Settings) -> TextCompressor | None:
-    """The compressor for `settings.kompress`; cheap: models load in `warm()`."""
-    mode = settings.kompress
-    if mode in (None, "off"):
-        return None
-    if mode == "remote":
-        from adapters.kompress_remote import remote_from_settings
-
-        return remote_from_settings(settings)
-    return LocalKompress(settings.kompress_model_dir, mode,
-                         budget_seconds=settings.deadline_seconds)  # fmt: skip
-
-
 def select_providers(mode: KompressMode, available: list[str]) -> tuple[list[Any], str | None]:
     """Execution providers to ask ONNX Runtime for, and why CUDA is not among them.
 
     "cpu" never tries CUDA; "auto" takes CUDA when this onnxruntime build offers it; "cuda"
     insists on it: a service sized for a GPU should not quietly serve prose at CPU speed.
     """
-    from adapters.kompress_model import CPU, CUDA
+    from adapters.kompress.model import CPU, CUDA
 
     if mode == "cpu":
         return [CPU], None
@@ -120,7 +109,7 @@ class LocalKompress:
 
     def _load(self) -> tuple[Any, str, str]:
         """The model, where it runs (cpu or cuda), and the status line that says so."""
-        from adapters.kompress_model import CPU, CUDA, ModelUnavailable, load_model
+        from adapters.kompress.model import CPU, CUDA, ModelUnavailable, load_model
 
         if self.model_dir is None:
             raise KompressUnavailable("HEADROOM_KOMPRESS_MODEL_DIR is not set")
@@ -154,7 +143,7 @@ class LocalKompress:
         """Kept words of `text`, or None (unavailable, too short, nothing dropped, failed)."""
         if self._backend == "loading":
             self.warm()
-        model = self._model
+        model: KompressModel | None = self._model
         if model is None:
             return None
         try:
@@ -162,6 +151,9 @@ class LocalKompress:
         except Exception as error:  # fail open; the text itself is never logged
             log.warning("Kompress inference failed: %s", type(error).__name__)
             return None
+
+    def close(self) -> None:
+        """ONNX Runtime sessions are freed with the process; nothing to release early."""
 
 
 class UnavailableKompress:
@@ -177,6 +169,9 @@ class UnavailableKompress:
         return None
 
     def compress(self, text: str, target_ratio: float | None) -> str | None:
+        return None
+
+    def close(self) -> None:
         return None
 
 

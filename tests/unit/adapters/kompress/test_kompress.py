@@ -11,18 +11,18 @@ import pytest
 pytest.importorskip("onnxruntime", reason="Kompress needs onnxruntime (pip install '.[dev]')")
 pytest.importorskip("onnx", reason="the tiny test model is built with onnx (pip install '.[dev]')")
 
-from adapters.kompress import (  # noqa: E402
+from adapters.bootstrap import text_compressor_for as build_text_compressor
+from adapters.kompress.local import (
     KompressUnavailable,
     LocalKompress,
     UnavailableKompress,
-    build_text_compressor,
     select_providers,
 )
-from adapters.kompress_model import CPU, CUDA  # noqa: E402
-from adapters.kompress_remote import RemoteKompress  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from tests import corpus  # noqa: E402
-from tests.kompress_tiny import ONNX_FILE, build_tiny_kompress, keeps, vocabulary  # noqa: E402
+from adapters.kompress.model import CPU, CUDA
+from adapters.kompress.remote import RemoteKompress
+from adapters.settings import Settings
+from tests import corpus
+from tests.kompress_tiny import ONNX_FILE, build_tiny_kompress, keeps, vocabulary
 
 KNOWN = frozenset(vocabulary())
 

@@ -7,11 +7,12 @@ that fell back to CPU shows on a dashboard: alert on `requested!="cpu"` with bac
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from core.ports import TextCompressor
 
 BACKENDS = ("loading", "cpu", "cuda", "remote", "unavailable")
 METRIC = "headroom_gateway_kompress_backend"
@@ -20,12 +21,12 @@ METRIC = "headroom_gateway_kompress_backend"
 class KompressBackendCollector(Collector):
     """One series per possible backend: 1 for the one in use, 0 for the rest."""
 
-    def __init__(self, compressor: Any, requested: str) -> None:
+    def __init__(self, compressor: TextCompressor, requested: str) -> None:
         self._compressor = compressor
         self._requested = requested
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        current = getattr(self._compressor, "backend", "unavailable")
+        current = self._compressor.backend
         family = GaugeMetricFamily(METRIC, "1 for the backend Kompress runs on.",
                                    labels=["backend", "requested"])  # fmt: skip
         for backend in BACKENDS:
@@ -33,7 +34,9 @@ class KompressBackendCollector(Collector):
         yield family
 
 
-def register_backend_metric(registry: CollectorRegistry, compressor: Any, requested: str) -> None:
+def register_backend_metric(
+    registry: CollectorRegistry, compressor: TextCompressor, requested: str
+) -> None:
     """Add the state set to an app's registry once (an app may be built twice from one
     set of services)."""
     try:

@@ -45,6 +45,8 @@ class PrometheusTelemetry:
                                     ["store"], registry=r)  # fmt: skip
         self.fail_open = Counter(f"{ns}_fail_open", "Requests returned unchanged after a fault.",
                                  ["reason"], registry=r)  # fmt: skip
+        self.http_errors = Counter(f"{ns}_http_errors", "Error answers (4xx, 5xx) by status.",
+                                   ["status"], registry=r)  # fmt: skip
         self.in_flight = Gauge(f"{ns}_requests_in_flight", "Compress requests being handled.",
                                registry=r)  # fmt: skip
         self.ready = Gauge(f"{ns}_ready", "1 once engines are warm.", registry=r)
@@ -81,6 +83,8 @@ class PrometheusTelemetry:
         if report.failure:
             self.fail_open.labels(report.failure if report.failure == "deadline" else "error").inc()
 
-    def rejected(self) -> None:
-        """A request refused before reaching the core (bad input, auth, size)."""
-        self.requests.labels("rejected", "unknown").inc()
+    def http_error(self, status: int) -> None:
+        """An error answer; a 4xx is also a request refused before reaching the core."""
+        self.http_errors.labels(str(status)).inc()
+        if 400 <= status < 500:
+            self.requests.labels("rejected", "unknown").inc()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.originals_fs import FileOriginalStore
-from adapters.session_memory import MemorySessionStore
+from adapters.stores.file_originals import FileOriginalStore
+from adapters.stores.memory_sessions import MemorySessionStore
 
 
 class Clock:
@@ -46,15 +46,15 @@ def test_file_originals_are_tenant_scoped_and_expire(tmp_path: Path) -> None:
 def test_secrets_are_read_from_files_named_after_the_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from adapters.settings import load_settings
+    from adapters.settings import Settings
 
     (tmp_path / "proxy_token").write_text("from-file\n")
     (tmp_path / "redis_url").write_text("redis://:pw@redis:6379/0")
     monkeypatch.setenv("HEADROOM_SECRETS_DIR", str(tmp_path))
     monkeypatch.delenv("HEADROOM_PROXY_TOKEN", raising=False)
-    settings = load_settings()
+    settings = Settings()
     assert settings.token() == "from-file"
     assert settings.redis_url is not None and "pw@" in settings.redis_url.get_secret_value()
     assert "pw" not in repr(settings)
     monkeypatch.setenv("HEADROOM_PROXY_TOKEN", "from-env")
-    assert load_settings().token() == "from-env"
+    assert Settings().token() == "from-env"

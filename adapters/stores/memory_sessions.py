@@ -42,5 +42,8 @@ class MemorySessionStore:
     async def ping(self) -> bool:
         return True
 
+    async def aclose(self) -> None:
+        return None
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from adapters.circuit import CircuitBreaker
-from adapters.kompress import NAME, KompressUnavailable, UnavailableKompress
+from adapters.kompress.local import NAME, KompressUnavailable, UnavailableKompress
 from adapters.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,10 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.connection import SSLConnection
 
-from adapters.originals_redis import RedisOriginalStore
-from adapters.session_redis import RedisSessionStore, redis_client
 from adapters.settings import Settings
+from adapters.stores.redis_originals import RedisOriginalStore
+from adapters.stores.redis_sessions import RedisSessionStore
+from adapters.stores.shared import redis_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from adapters.originals_s3 import S3OriginalStore, lifecycle_days
 from adapters.settings import Settings
+from adapters.stores.s3_originals import S3OriginalStore, lifecycle_days
 from core.ccr import content_hash
 from core.ports import StoreUnavailable
 from tests.integration.servers import S3_CREDENTIALS, S3_REGION, free_ports, s3_client

@@ -10,13 +10,13 @@ import pytest
 pytest.importorskip("onnxruntime", reason="Kompress needs onnxruntime (pip install '.[dev]')")
 pytest.importorskip("onnx", reason="the tiny test model is built with onnx (pip install '.[dev]')")
 
-from adapters.bootstrap import bootstrap  # noqa: E402
-from adapters.kompress import LocalKompress  # noqa: E402
-from adapters.settings import Settings  # noqa: E402
-from core.service import CompressRequest  # noqa: E402
-from tests import corpus  # noqa: E402
-from tests.kompress_tiny import build_tiny_kompress  # noqa: E402
-from tests.unit.conftest import kit_with_text  # noqa: E402
+from adapters.bootstrap import bootstrap
+from adapters.kompress.local import LocalKompress
+from adapters.settings import Settings
+from core.service import CompressRequest
+from tests import corpus
+from tests.kompress_tiny import build_tiny_kompress
+from tests.unit.conftest import kit_with_text
 
 
 @pytest.fixture(scope="module")

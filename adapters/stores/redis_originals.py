@@ -8,21 +8,19 @@ call, a circuit breaker, every failure raised as `StoreUnavailable`.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
-from adapters.circuit import CircuitBreaker
-from adapters.session_redis import REDIS_ERRORS, redis_client
+from adapters.stores.shared import RedisBacked, redis_client, tenant_digest
 from core.ccr import is_valid_hash
 
 if TYPE_CHECKING:
     from adapters.settings import Settings
 
 
-class RedisOriginalStore:
+class RedisOriginalStore(RedisBacked):
     """Implements core.ports.OriginalStore on Redis."""
 
     def __init__(
@@ -32,10 +30,8 @@ class RedisOriginalStore:
         cluster_id: str = "default",
         timeout_seconds: float = 0.25,
     ) -> None:
-        self._client = client
+        super().__init__(client, timeout_seconds, None, "redis originals")
         self._prefix = f"hgw:{cluster_id}:o:"
-        self._timeout = timeout_seconds
-        self._breaker = CircuitBreaker("redis originals")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisOriginalStore:
@@ -48,7 +44,7 @@ class RedisOriginalStore:
         )
 
     def key(self, tenant: str, key: str) -> str:
-        return f"{self._prefix}{hashlib.sha256(tenant.encode()).hexdigest()[:32]}:{key}"
+        return f"{self._prefix}{tenant_digest(tenant)}:{key}"
 
     async def put_many(self, tenant: str, items: Mapping[str, str], ttl_seconds: int) -> None:
         if not items:
@@ -60,20 +56,12 @@ class RedisOriginalStore:
                     pipe.set(self.key(tenant, key), original.encode(), ex=ttl_seconds)
                 await pipe.execute()
 
-        await self._breaker.call(run, self._timeout, REDIS_ERRORS)
+        await self._call(run)
 
     async def get(self, tenant: str, key: str) -> str | None:
         if not is_valid_hash(key):
             return None
-        raw = await self._breaker.call(
-            lambda: self._client.get(self.key(tenant, key)), self._timeout, REDIS_ERRORS
-        )
+        raw = await self._call(lambda: self._client.get(self.key(tenant, key)))
         if raw is None:
             return None
         return raw if isinstance(raw, str) else raw.decode()
-
-    async def ping(self) -> bool:
-        return await self._breaker.probe(self._client.ping, self._timeout)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

@@ -1,0 +1,81 @@
+"""The `/v1/compress` body, parsed once for every entry point (HTTP route and CLI).
+
+Messages are free-form provider JSON that must come back byte-identical, so the body is not
+a pydantic model: each malformed shape gets its own clear InvalidRequest. The seed gateway's
+callers send no `model` (or an empty one) and put `protect_recent` and
+`min_tokens_to_compress` at the top level; both are accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.errors import InvalidRequest
+from core.messages import validate
+from core.policy import CompressOptions
+from core.service import CompressRequest
+
+DEFAULT_MODEL = "default"
+#: The tenant of callers that name none; the CLI and HTTP agree so hashes resolve across both.
+ANONYMOUS_TENANT = "anonymous"
+MAX_SESSION_ID_CHARS = 256
+#: Top-level fields of the seed gateway's API that belong in `config`.
+_TOP_LEVEL_CONFIG = ("protect_recent", "min_tokens_to_compress")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or InvalidRequest saying why not."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidRequest("Invalid JSON in request body.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("Request body must be a JSON object.")
+    return body
+
+
+def is_true(value: str | None) -> bool:
+    """Header flags as people write them: true, 1, yes, on (any case)."""
+    return value is not None and value.strip().lower() in _TRUE
+
+
+def compress_request(
+    body: dict[str, Any],
+    *,
+    tenant: str = ANONYMOUS_TENANT,
+    session_id: str | None = None,
+    bypass: bool = False,
+) -> CompressRequest:
+    """A validated CompressRequest; the session id comes from a header, else `config`."""
+    if "messages" not in body:
+        raise InvalidRequest("Missing required field: messages")
+    messages = validate(body["messages"])
+    model = body.get("model")
+    if model is None or model == "":
+        model = DEFAULT_MODEL
+    if not isinstance(model, str):
+        raise InvalidRequest("'model' must be a string")
+    config = body.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise InvalidRequest("'config' must be an object")
+    merged = {name: body[name] for name in _TOP_LEVEL_CONFIG if name in body}
+    merged.update(config or {})
+    options = CompressOptions.parse(merged)
+    if session_id is None:
+        session_id = merged.get("session_id")
+    if session_id is not None and (
+        not isinstance(session_id, str) or not 0 < len(session_id) <= MAX_SESSION_ID_CHARS
+    ):
+        raise InvalidRequest(
+            f"session id must be a string of 1 to {MAX_SESSION_ID_CHARS} characters"
+        )
+    return CompressRequest(
+        messages=messages,
+        model=model,
+        options=options,
+        tenant=tenant,
+        session_id=session_id,
+        bypass=bypass,
+    )
