@@ -291,6 +291,38 @@ def test_versions_tf_pins_terraform_and_every_provider(directory: Path) -> None:
     assert used <= set(providers), f"{directory.name}: providers used but not required"
 
 
+# modules/lambda is split by concern, as terraform-aws-modules lay theirs out.
+LAMBDA_FILES = {
+    "main.tf": {"aws_lambda_function", "aws_s3_object"},
+    "iam.tf": {"aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment"},
+    "network.tf": {
+        "aws_security_group",
+        "aws_vpc_security_group_egress_rule",
+        "aws_vpc_endpoint",
+    },
+    "logs.tf": {"aws_cloudwatch_log_group"},
+    "function_url.tf": {"aws_lambda_function_url", "aws_lambda_permission"},
+    "http_api.tf": {
+        "aws_apigatewayv2_api",
+        "aws_apigatewayv2_integration",
+        "aws_apigatewayv2_authorizer",
+        "aws_apigatewayv2_route",
+        "aws_apigatewayv2_stage",
+        "aws_lambda_permission",
+    },
+}
+
+
+def test_lambda_module_is_split_by_concern() -> None:
+    cfg = module("lambda")
+    for filename, expected in LAMBDA_FILES.items():
+        assert filename in cfg.files, f"modules/lambda/{filename} missing"
+        found = {rtype for block in cfg.files[filename].get("resource", []) for rtype in block}
+        assert found == expected, f"{filename}: {sorted(found ^ expected)}"
+    unexpected = set(cfg.files) - set(LAMBDA_FILES) - {"variables.tf", "outputs.tf", "versions.tf"}
+    assert not unexpected, f"unplanned files: {unexpected}"
+
+
 def test_main_resources_are_named_this() -> None:
     mains = {
         "shared-state": ["aws_elasticache_serverless_cache", "aws_s3_bucket"],
@@ -1052,7 +1084,7 @@ def test_skip_comments_are_well_formed() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Plan tests (modules/*/tests/*.tftest.hcl) with mocked providers, from a local mirror only
+# Plan tests (modules/*/tests, examples/lambda/tests) with mocked providers, local mirror only
 # --------------------------------------------------------------------------------------------
 
 
@@ -1071,8 +1103,17 @@ def _terraform_version() -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
 
 
+# Directories with tests/*.tftest.hcl: every module, and the lambda example's composition.
+PLAN_TESTED = [f"modules/{m}" for m in MODULE_NAMES] + ["examples/lambda"]
+
+
+def test_plan_tests_exist_where_they_are_run() -> None:
+    for name in PLAN_TESTED:
+        assert list((TERRAFORM_DIR / name / "tests").glob("*.tftest.hcl")), name
+
+
 @needs_terraform
-@pytest.mark.parametrize("name", MODULE_NAMES)
+@pytest.mark.parametrize("name", PLAN_TESTED)
 def test_module_plan_tests_pass_with_mocked_providers(name: str, tmp_path: Path) -> None:
     """`terraform test` plans every module with mocked providers (no AWS account). It needs
     the providers' schemas, which cannot be downloaded here: it runs when a local mirror
@@ -1098,7 +1139,7 @@ def test_module_plan_tests_pass_with_mocked_providers(name: str, tmp_path: Path)
         )
     )
     env = {"TF_CLI_CONFIG_FILE": str(cli_config), "TF_DATA_DIR": str(tmp_path / ".terraform")}
-    directory = tmp_path / "terraform" / "modules" / name
+    directory = tmp_path / "terraform" / name
     init = _run(
         [TERRAFORM, "init", "-backend=false", "-input=false", "-no-color"],
         cwd=directory,

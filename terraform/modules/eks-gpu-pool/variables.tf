@@ -14,7 +14,7 @@ variable "cluster_name" {
 }
 
 variable "name" {
-  description = "Prefix of the node group, its IAM roles, launch template and shared state: lower-case letters, digits and hyphens, at most 32 characters."
+  description = "Prefix of the node group, its IAM roles and launch template: lower-case letters, digits and hyphens, at most 32 characters."
   type        = string
   default     = "headroom-gpu"
 

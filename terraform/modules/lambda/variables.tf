@@ -65,7 +65,7 @@ variable "deploy_from_s3" {
 }
 
 variable "deployment_s3_bucket" {
-  description = "Bucket for the uploaded zip (deploy_from_s3); null uses the shared-state bucket, outside the CCR prefix."
+  description = "Bucket for the uploaded zip (deploy_from_s3); null uses shared_state.s3.bucket_name, outside the CCR prefix."
   type        = string
   default     = null
 }
