@@ -39,6 +39,9 @@ TOOLS = Path(os.environ.get("HEADROOM_TOOLS_DIR", REPO / ".tools"))
 INSTALL_HINT = "run tests/packaging/install-tf-tools.sh (make test does)"
 
 MODULE_NAMES = ("shared-state", "lambda", "eks-gpu-pool")
+# The modules that consume shared state as one input object (modules/shared-state's
+# `connection` output), composed with it in the examples.
+CONSUMERS = ("lambda", "eks-gpu-pool")
 EXAMPLE_NAMES = ("lambda", "eks-gpu-pool")
 
 # What the Helm chart's mode: service schedules onto (nodeSelector + GPU toleration).
@@ -288,6 +291,38 @@ def test_versions_tf_pins_terraform_and_every_provider(directory: Path) -> None:
     assert used <= set(providers), f"{directory.name}: providers used but not required"
 
 
+# modules/lambda is split by concern, as terraform-aws-modules lay theirs out.
+LAMBDA_FILES = {
+    "main.tf": {"aws_lambda_function", "aws_s3_object"},
+    "iam.tf": {"aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policy_attachment"},
+    "network.tf": {
+        "aws_security_group",
+        "aws_vpc_security_group_egress_rule",
+        "aws_vpc_endpoint",
+    },
+    "logs.tf": {"aws_cloudwatch_log_group"},
+    "function_url.tf": {"aws_lambda_function_url", "aws_lambda_permission"},
+    "http_api.tf": {
+        "aws_apigatewayv2_api",
+        "aws_apigatewayv2_integration",
+        "aws_apigatewayv2_authorizer",
+        "aws_apigatewayv2_route",
+        "aws_apigatewayv2_stage",
+        "aws_lambda_permission",
+    },
+}
+
+
+def test_lambda_module_is_split_by_concern() -> None:
+    cfg = module("lambda")
+    for filename, expected in LAMBDA_FILES.items():
+        assert filename in cfg.files, f"modules/lambda/{filename} missing"
+        found = {rtype for block in cfg.files[filename].get("resource", []) for rtype in block}
+        assert found == expected, f"{filename}: {sorted(found ^ expected)}"
+    unexpected = set(cfg.files) - set(LAMBDA_FILES) - {"variables.tf", "outputs.tf", "versions.tf"}
+    assert not unexpected, f"unplanned files: {unexpected}"
+
+
 def test_main_resources_are_named_this() -> None:
     mains = {
         "shared-state": ["aws_elasticache_serverless_cache", "aws_s3_bucket"],
@@ -317,14 +352,12 @@ CONSTRAINED_INPUTS = {
         "front_door",
         "memory_size",
         "timeout",
-        "ccr_ttl_seconds",
         "cloudwatch_logs_retention_in_days",
         "kompress",
         "http_api_authorizer",
         "reserved_concurrent_executions",
-        "s3_prefix",
         "function_url_invoke_principals",
-        "s3_sse_algorithm",
+        "shared_state",
     ],
     "eks-gpu-pool": [
         "name",
@@ -332,14 +365,12 @@ CONSTRAINED_INPUTS = {
         "instance_types",
         "capacity_type",
         "scaling",
-        "ccr_ttl_seconds",
         "metadata_http_put_response_hop_limit",
         "disk",
         "taints",
-        "s3_prefix",
         "replicas",
         "token_secret_name",
-        "s3_sse_algorithm",
+        "shared_state",
     ],
 }
 
@@ -367,8 +398,13 @@ def test_enumerated_inputs_allow_exactly_the_documented_values() -> None:
     assert module("eks-gpu-pool").variables()["ami_type"]["default"] == "AL2023_x86_64_NVIDIA"
     assert module("eks-gpu-pool").variables()["instance_types"]["default"] == ["g5.xlarge"]
     assert "length(var.instance_types)>0" in _validation_text("eks-gpu-pool", "instance_types")
-    for name in MODULE_NAMES:
-        assert "var.ccr_ttl_seconds>0" in _validation_text(name, "ccr_ttl_seconds")
+    assert "var.ccr_ttl_seconds>0" in _validation_text("shared-state", "ccr_ttl_seconds")
+    for name in CONSUMERS:
+        # The consumers check what they are given too: it may not come from shared-state.
+        text = _validation_text(name, "shared_state")
+        assert "var.shared_state.ccr_ttl_seconds>0" in text
+        assert '["aws:kms","AES256"]' in text
+        assert "^rediss?://" in text
 
 
 def test_log_retention_is_restricted_to_the_values_cloudwatch_accepts() -> None:
@@ -421,6 +457,20 @@ def _policy_document_statements(body: dict[str, Any]) -> Iterator[dict[str, Any]
             }
 
 
+def _policy_statements(cfg: Config, statements: Any) -> list[dict[str, Any]]:
+    """A jsonencode()d Statement: a literal list, or an expression over locals holding
+    statements (e.g. `concat(local.a, cond ? [local.b] : [])`), every one of them."""
+    if not isinstance(statements, str):
+        return _as_list(statements)
+    found: list[dict[str, Any]] = []
+    for name in re.findall(r"\blocal\.(\w+)", statements):
+        value = cfg.locals()[name]
+        assert isinstance(value, (list, dict)), f"local.{name} is not a literal statement"
+        found.extend(_as_list(value))
+    assert found, f"no statements found in {statements}"
+    return found
+
+
 def _json_policy_statements(cfg: Config) -> Iterator[tuple[str, dict[str, Any]]]:
     """Statements of every jsonencode()d policy attribute; such policies must live in locals."""
     for (rtype, name), body in cfg.resources().items():
@@ -431,7 +481,7 @@ def _json_policy_statements(cfg: Config) -> Iterator[tuple[str, dict[str, Any]]]
             match = re.fullmatch(r"\$\{jsonencode\(local\.(\w+)\)\}", _squash(value))
             assert match, f"{rtype}.{name}.{attr}: keep jsonencode() policies in locals"
             document = cfg.locals()[match.group(1)]
-            for statement in _as_list(document["Statement"]):
+            for statement in _policy_statements(cfg, document["Statement"]):
                 yield (
                     f"{rtype}.{name}",
                     {
@@ -493,11 +543,79 @@ def test_shared_state_policy_is_least_privilege() -> None:
 def test_consumers_attach_the_shared_state_policy_instead_of_writing_their_own() -> None:
     for name, resource in (("lambda", "shared_state"), ("eks-gpu-pool", "irsa_shared_state")):
         cfg = module(name)
-        policy = cfg.resource("aws_iam_role_policy", resource)["policy"]
-        assert policy == "${module.shared_state.access_policy_json}"
-        assert cfg.modules()["shared_state"]["source"] == "../shared-state"
+        body = cfg.resource("aws_iam_role_policy", resource)
+        assert body["policy"] == "${var.shared_state.s3.access_policy_json}"
+        # Attached exactly when a bucket is given, decided at plan time.
+        assert _squash(body["count"]) == "${var.create&&local.has_bucket?1:0}"
+        assert cfg.locals()["has_bucket"] == "${local.s3 != null}"
         assert not cfg.resources("aws_s3_bucket"), f"{name} creates its own bucket"
         assert not cfg.resources("aws_elasticache_serverless_cache"), f"{name} creates a cache"
+
+
+# Inputs a consumer may share with modules/shared-state by name: generic ones, not settings
+# of the cache, the bucket or the key.
+GENERIC_INPUTS = {"create", "name", "tags", "vpc_id", "subnet_ids"}
+
+
+@pytest.mark.parametrize("name", CONSUMERS)
+def test_consumers_take_shared_state_as_one_input_instead_of_nesting_it(name: str) -> None:
+    cfg = module(name)
+    assert not cfg.modules(), f"{name} nests {list(cfg.modules())}: compose in the examples"
+    assert not cfg.resources("aws_kms_key"), f"{name} creates its own KMS key"
+    assert not any("kms_key_policy" in k for k in cfg.locals()), f"{name} writes a key policy"
+    duplicated = set(cfg.variables()) & set(module("shared-state").variables()) - GENERIC_INPUTS
+    assert not duplicated, f"{name} repeats shared-state inputs: {sorted(duplicated)}"
+    assert not [v for v in cfg.variables() if v.startswith(("s3_", "redis_", "ccr_"))]
+    assert "shared_state" in cfg.variables()
+
+
+def _attribute_names(expr: str) -> set[str]:
+    return set(re.findall(r"(\w+)=", _squash(expr)))
+
+
+def _flat_keys(value: Any) -> set[str]:
+    if not isinstance(value, dict):
+        return set()
+    return set(value) | {k for v in value.values() for k in _flat_keys(v)}
+
+
+def _connection() -> dict[str, Any]:
+    """modules/shared-state's `connection` output, read back to its literal object."""
+    cfg = module("shared-state")
+    assert cfg.outputs()["connection"]["value"] == "${local.connection}"
+    connection = dict(cfg.locals()["connection"])  # a copy: Config is cached
+    for part in ("redis", "s3"):
+        # A conditional object; hcl2 renders it as text, whose keys are what count here.
+        text = connection[part]
+        assert re.match(r"\$\{local\.\w+\?", _squash(text)), f"{part}: not decided by a local"
+        assert _squash(text).endswith(":null}"), f"{part}: not null when absent"
+        connection[part] = dict.fromkeys(_attribute_names(text))
+    return connection
+
+
+@pytest.mark.parametrize("name", CONSUMERS)
+def test_consumer_shared_state_type_is_what_shared_state_outputs(name: str) -> None:
+    """The typed input has exactly the attributes the connection output carries, so the
+    examples pass it whole and a renamed attribute fails here, not at plan time."""
+    connection = _connection()
+    typed = module(name).variables()["shared_state"]["type"]
+    assert _squash(typed).startswith("${object({"), typed
+    assert _attribute_names(typed) == _flat_keys(connection)
+    assert "default" not in module(name).variables()["shared_state"], "must be composed"
+
+
+def test_connection_presence_is_decided_by_inputs_only() -> None:
+    """Consumers count resources on `redis != null` / `s3 != null`, so those must be known
+    at plan time: decided by input flags, never by a created resource's attribute."""
+    cfg = module("shared-state")
+    assert _squash(cfg.locals()["create_redis"]) == "${var.create&&var.create_redis}"
+    has_bucket = _squash(cfg.locals()["has_bucket"])
+    assert has_bucket == "${var.create&&(var.create_bucket||var.bucket_name!=null)}"
+    text = _squash(cfg.locals()["connection"]["redis"])
+    assert text.startswith("${local.create_redis?")
+    assert _squash(cfg.locals()["connection"]["s3"]).startswith("${local.has_bucket?")
+    # A one-element list: its length is known even while the group's id is not.
+    assert "security_group_ids=[try(aws_security_group.this[0].id,null)]" in text
 
 
 # --------------------------------------------------------------------------------------------
@@ -706,7 +824,9 @@ def _sample(cfg: Config, value: Any) -> Any:
     variable = re.fullmatch(r"\$\{var\.(\w+)\}", value)
     if variable and cfg.variables()[variable.group(1)]["type"] == "number":
         return 3600
-    if "redis_url" in value:
+    if re.fullmatch(r"\$\{var\.shared_state\.ccr_ttl_seconds\}", value):
+        return 3600
+    if "redis_url" in value or "redis.url" in value:
         return "rediss://cache.example.com:6379"
     if "sse_algorithm" in value:
         return "aws:kms"
@@ -845,13 +965,38 @@ def test_module_sources_are_relative_paths_that_exist(directory: Path) -> None:
         assert target.is_relative_to(TERRAFORM_DIR / "modules")
 
 
-def test_examples_use_the_modules() -> None:
-    assert config(EXAMPLES / "lambda").modules()["headroom_gateway"]["source"] == (
-        "../../modules/lambda"
-    )
-    assert config(EXAMPLES / "eks-gpu-pool").modules()["gpu_pool"]["source"] == (
-        "../../modules/eks-gpu-pool"
-    )
+EXAMPLE_CONSUMERS = {
+    "lambda": ("headroom_gateway", "security_group_id"),
+    "eks-gpu-pool": ("gpu_pool", "node_security_group_id"),
+}
+
+
+@pytest.mark.parametrize("example", EXAMPLE_NAMES)
+def test_examples_compose_shared_state_with_the_consumer(example: str) -> None:
+    modules = config(EXAMPLES / example).modules()
+    consumer, security_group = EXAMPLE_CONSUMERS[example]
+    assert modules[consumer]["source"] == f"../../modules/{example}"
+    assert modules["shared_state"]["source"] == "../../modules/shared-state"
+    # One object in; only the consumer's own security group reaches the cache.
+    assert modules[consumer]["shared_state"] == "${module.shared_state.connection}"
+    allowed = modules["shared_state"]["allowed_security_group_ids"]
+    assert _bare(allowed) == f"[module.{consumer}.{security_group}]"
+    assert security_group in config(MODULES / example).outputs()
+
+
+def test_lambda_logs_are_encrypted_by_the_shared_key_which_allows_only_them() -> None:
+    example = config(EXAMPLES / "lambda").modules()["shared_state"]
+    assert example["cloudwatch_log_group_names"] == "${module.headroom_gateway.log_group_names}"
+    lam = module("lambda")
+    assert lam.locals()["kms_key_arn"] == "${var.shared_state.kms_key_arn}"
+    names = _bare(lam.outputs()["log_group_names"]["value"])
+    assert names == "[local.lambda_log_group_name,local.api_log_group_name]"
+    statement = module("shared-state").locals()["kms_logs_statement"]
+    assert statement["Principal"] == {"Service": "logs.${local.region}.amazonaws.com"}
+    arns = statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert "var.cloudwatch_log_group_names" in arns and ":log-group:${n}" in arns
+    policy = _squash(module("shared-state").locals()["kms_key_policy"]["Statement"])
+    assert "length(var.cloudwatch_log_group_names)>0?[local.kms_logs_statement]:[]" in policy
 
 
 def test_lambda_example_defaults_to_the_make_lambda_zip_artifact() -> None:
@@ -939,7 +1084,7 @@ def test_skip_comments_are_well_formed() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Plan tests (modules/*/tests/*.tftest.hcl) with mocked providers, from a local mirror only
+# Plan tests (modules/*/tests, examples/lambda/tests) with mocked providers, local mirror only
 # --------------------------------------------------------------------------------------------
 
 
@@ -958,8 +1103,17 @@ def _terraform_version() -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
 
 
+# Directories with tests/*.tftest.hcl: every module, and the lambda example's composition.
+PLAN_TESTED = [f"modules/{m}" for m in MODULE_NAMES] + ["examples/lambda"]
+
+
+def test_plan_tests_exist_where_they_are_run() -> None:
+    for name in PLAN_TESTED:
+        assert list((TERRAFORM_DIR / name / "tests").glob("*.tftest.hcl")), name
+
+
 @needs_terraform
-@pytest.mark.parametrize("name", MODULE_NAMES)
+@pytest.mark.parametrize("name", PLAN_TESTED)
 def test_module_plan_tests_pass_with_mocked_providers(name: str, tmp_path: Path) -> None:
     """`terraform test` plans every module with mocked providers (no AWS account). It needs
     the providers' schemas, which cannot be downloaded here: it runs when a local mirror
@@ -985,7 +1139,7 @@ def test_module_plan_tests_pass_with_mocked_providers(name: str, tmp_path: Path)
         )
     )
     env = {"TF_CLI_CONFIG_FILE": str(cli_config), "TF_DATA_DIR": str(tmp_path / ".terraform")}
-    directory = tmp_path / "terraform" / "modules" / name
+    directory = tmp_path / "terraform" / name
     init = _run(
         [TERRAFORM, "init", "-backend=false", "-input=false", "-no-color"],
         cwd=directory,

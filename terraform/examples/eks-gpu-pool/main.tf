@@ -30,9 +30,24 @@ provider "kubernetes" {
   }
 }
 
+# Redis (ElastiCache Serverless, valkey) + S3 bucket with a KMS key; only the pool's nodes
+# reach the cache, and the service reaches S3 through IRSA.
+module "shared_state" {
+  source = "../../modules/shared-state"
+
+  name = var.name
+
+  vpc_id                     = data.aws_eks_cluster.this.vpc_config[0].vpc_id
+  subnet_ids                 = var.subnet_ids
+  allowed_security_group_ids = [module.gpu_pool.node_security_group_id]
+
+  ccr_ttl_seconds = 3600
+}
+
 module "gpu_pool" {
   source = "../../modules/eks-gpu-pool"
 
+  name           = var.name
   cluster_name   = var.cluster_name
   subnet_ids     = var.subnet_ids
   instance_types = var.instance_types
@@ -50,7 +65,5 @@ module "gpu_pool" {
   namespace         = var.namespace
   token_secret_name = var.token_secret_name
 
-  # Redis (ElastiCache Serverless, valkey) + S3 bucket with a KMS key, created here; the
-  # service reaches S3 through IRSA.
-  create_shared_state = true
+  shared_state = module.shared_state.connection
 }

@@ -15,10 +15,10 @@ output "irsa_role_arn" {
 
 output "bucket_name" {
   description = "Bucket holding CCR originals."
-  value       = module.gpu_pool.bucket_name
+  value       = module.shared_state.bucket_name
 }
 
 output "redis_endpoint" {
   description = "ElastiCache Serverless endpoint."
-  value       = module.gpu_pool.redis_endpoint
+  value       = module.shared_state.redis_endpoint
 }

@@ -4,6 +4,12 @@ variable "region" {
   default     = "eu-west-1"
 }
 
+variable "name" {
+  description = "Prefix of the node group, its roles and the shared state (at most 32 characters)."
+  type        = string
+  default     = "headroom-gpu"
+}
+
 variable "cluster_name" {
   description = "Existing EKS cluster (with an IAM OIDC provider for IRSA)."
   type        = string

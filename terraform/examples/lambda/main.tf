@@ -11,6 +11,22 @@ locals {
   filename = var.filename != null ? var.filename : "${path.module}/../../../dist/headroom-gateway-lambda-${var.architecture}.zip"
 }
 
+# Redis (ElastiCache Serverless, valkey) + S3 bucket, and one KMS key for them and the
+# function's logs. The two modules reference each other's outputs (security group, log group
+# names) without a cycle: neither output depends on the other module's inputs.
+module "shared_state" {
+  source = "../../modules/shared-state"
+
+  name = var.name
+
+  vpc_id                     = var.vpc_id
+  subnet_ids                 = var.private_subnet_ids
+  allowed_security_group_ids = [module.headroom_gateway.security_group_id]
+  cloudwatch_log_group_names = module.headroom_gateway.log_group_names
+
+  ccr_ttl_seconds = 3600
+}
+
 module "headroom_gateway" {
   source = "../../modules/lambda"
 
@@ -33,7 +49,5 @@ module "headroom_gateway" {
     jwt_audience = var.jwt_audience
   } : null
 
-  # Redis (ElastiCache Serverless, valkey) + S3 bucket with a KMS key, created here.
-  create_shared_state = true
-  ccr_ttl_seconds     = 3600
+  shared_state = module.shared_state.connection
 }

@@ -20,10 +20,10 @@ output "log_group_name" {
 
 output "bucket_name" {
   description = "Bucket holding CCR originals."
-  value       = module.headroom_gateway.bucket_name
+  value       = module.shared_state.bucket_name
 }
 
 output "redis_endpoint" {
   description = "ElastiCache Serverless endpoint."
-  value       = module.headroom_gateway.redis_endpoint
+  value       = module.shared_state.redis_endpoint
 }

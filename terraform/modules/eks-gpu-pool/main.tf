@@ -42,11 +42,13 @@ locals {
   release_contains_chartname = length(regexall("headroom-gateway", var.release_name)) > 0
   fullname                   = local.release_contains_chartname ? var.release_name : "${var.release_name}-headroom-gateway"
 
-  # Decided from inputs only, so counts are known at plan time.
-  has_bucket = var.create_shared_state || var.s3_bucket_name != null
-  has_redis  = var.create_shared_state || var.redis_url != null
-
-  redis_url = var.create_shared_state ? module.shared_state.redis_url : var.redis_url
+  # Whether redis and s3 are null is known at plan time (the shared-state module's connection
+  # output is built that way), so counts are too.
+  redis      = var.shared_state.redis
+  s3         = var.shared_state.s3
+  has_redis  = local.redis != null
+  has_bucket = local.s3 != null
+  s3_kms_key = local.has_bucket ? local.s3.kms_key_arn : null
 
   tags = merge(var.tags, { "headroom.ai/component" = "eks-gpu-pool" })
 
@@ -70,19 +72,19 @@ locals {
 
     config = {
       clusterId     = local.cluster_id
-      ccrTtlSeconds = var.ccr_ttl_seconds
+      ccrTtlSeconds = var.shared_state.ccr_ttl_seconds
     }
 
     redis = {
-      url = local.has_redis ? local.redis_url : ""
+      url = local.has_redis ? local.redis.url : ""
     }
 
     s3 = {
-      bucket   = local.has_bucket ? module.shared_state.bucket_name : ""
-      prefix   = var.s3_prefix
+      bucket   = local.has_bucket ? local.s3.bucket_name : ""
+      prefix   = local.has_bucket ? local.s3.prefix : ""
       region   = local.has_bucket ? local.region : ""
-      sse      = local.has_bucket ? var.s3_sse_algorithm : ""
-      kmsKeyId = local.has_bucket && module.shared_state.bucket_kms_key_arn != null ? module.shared_state.bucket_kms_key_arn : ""
+      sse      = local.has_bucket ? local.s3.sse_algorithm : ""
+      kmsKeyId = local.s3_kms_key != null ? local.s3_kms_key : ""
     }
 
     server = {
@@ -107,46 +109,6 @@ locals {
       }
     }
   }
-}
-
-################################################################################
-# Shared state: Redis + S3 (or only the access policy for an existing bucket)
-################################################################################
-
-module "shared_state" {
-  source = "../shared-state"
-
-  create = var.create
-  name   = var.name
-  tags   = var.tags
-
-  create_redis = var.create_shared_state
-  vpc_id       = local.vpc_id
-  subnet_ids = var.create_shared_state ? (
-    var.shared_state.redis_subnet_ids != null ? var.shared_state.redis_subnet_ids : var.subnet_ids
-  ) : []
-  # Only the GPU pool's nodes (their dedicated security group) reach the cache.
-  allowed_security_group_ids = var.create ? [aws_security_group.node[0].id] : []
-
-  redis_engine               = var.shared_state.redis_engine
-  redis_major_engine_version = var.shared_state.redis_major_engine_version
-  redis_cache_usage_limits = {
-    data_storage_max_gb = var.shared_state.redis_data_storage_max_gb
-    ecpu_per_second_max = var.shared_state.redis_ecpu_per_second_max
-  }
-  redis_snapshot_retention_limit = var.shared_state.redis_snapshot_retention_limit
-
-  create_bucket      = var.create_shared_state
-  bucket_name        = var.create_shared_state ? var.shared_state.bucket_name : var.s3_bucket_name
-  s3_prefix          = var.s3_prefix
-  ccr_ttl_seconds    = var.ccr_ttl_seconds
-  sse_algorithm      = var.s3_sse_algorithm
-  versioning_enabled = var.shared_state.versioning_enabled
-  force_destroy      = var.shared_state.force_destroy
-  access_logging     = var.shared_state.access_logging
-
-  create_kms_key = var.create_shared_state
-  kms_key_arn    = var.s3_kms_key_arn
 }
 
 ################################################################################
@@ -200,7 +162,7 @@ resource "aws_security_group" "node" {
   count = var.create ? 1 : 0
 
   name_prefix = "${var.name}-node-"
-  description = "headroom-gateway GPU pool ${var.name}: identifies the pool's nodes to the shared-state cache; the cluster security group carries node traffic"
+  description = "headroom-gateway GPU pool ${var.name}: identifies the pool's nodes to the shared-state cache (pass node_security_group_id to its allowed_security_group_ids); the cluster security group carries node traffic"
   vpc_id      = local.vpc_id
 
   tags = merge(local.tags, { Name = "${var.name}-node" })
@@ -374,7 +336,7 @@ resource "aws_iam_role_policy" "irsa_shared_state" {
 
   name_prefix = "shared-state-"
   role        = aws_iam_role.irsa[0].id
-  policy      = module.shared_state.access_policy_json
+  policy      = var.shared_state.s3.access_policy_json
 }
 
 ################################################################################

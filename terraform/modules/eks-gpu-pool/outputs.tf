@@ -65,22 +65,3 @@ output "service_url" {
   description = "In-cluster URL of the gateway service, also the HEADROOM_KOMPRESS_ENDPOINT for CPU sidecars."
   value       = var.create && var.create_helm_release ? "http://${local.fullname}.${var.namespace}.svc:8787" : null
 }
-
-################################################################################
-# Shared state
-################################################################################
-
-output "bucket_name" {
-  description = "HEADROOM_S3_BUCKET of the service (null when none)."
-  value       = local.has_bucket ? module.shared_state.bucket_name : null
-}
-
-output "redis_endpoint" {
-  description = "Address of the created cache (null when an existing redis_url is used)."
-  value       = module.shared_state.redis_endpoint
-}
-
-output "redis_url" {
-  description = "HEADROOM_REDIS_URL of the service."
-  value       = local.has_redis ? local.redis_url : null
-}

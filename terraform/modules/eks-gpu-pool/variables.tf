@@ -14,7 +14,7 @@ variable "cluster_name" {
 }
 
 variable "name" {
-  description = "Prefix of the node group, its IAM roles, launch template and shared state: lower-case letters, digits and hyphens, at most 32 characters."
+  description = "Prefix of the node group, its IAM roles and launch template: lower-case letters, digits and hyphens, at most 32 characters."
   type        = string
   default     = "headroom-gpu"
 
@@ -317,17 +317,6 @@ variable "cluster_id" {
   }
 }
 
-variable "ccr_ttl_seconds" {
-  description = "HEADROOM_CCR_TTL_SECONDS; the bucket's lifecycle rule expires originals after ceil(ttl / 86400) days."
-  type        = number
-  default     = 3600
-
-  validation {
-    condition     = var.ccr_ttl_seconds > 0 && floor(var.ccr_ttl_seconds) == var.ccr_ttl_seconds
-    error_message = "ccr_ttl_seconds must be a whole number greater than 0."
-  }
-}
-
 variable "helm_values" {
   description = "Extra values documents (YAML strings) merged after the module's, e.g. autoscaling or serviceMonitor settings."
   type        = list(string)
@@ -357,7 +346,7 @@ variable "nvidia_device_plugin" {
 }
 
 ################################################################################
-# IRSA and shared state
+# IRSA
 ################################################################################
 
 variable "oidc_provider_arn" {
@@ -366,73 +355,49 @@ variable "oidc_provider_arn" {
   default     = null
 }
 
-variable "create_shared_state" {
-  description = "Create the ElastiCache Serverless cache, the CCR bucket and its KMS key through the shared-state module; false uses redis_url / s3_bucket_name."
-  type        = bool
-  default     = true
-}
+################################################################################
+# Shared state (Redis + S3), composed by the caller
+################################################################################
 
 variable "shared_state" {
-  description = "Settings of the shared-state module when create_shared_state is true (see modules/shared-state)."
+  description = "Shared state the gateway uses: the shared-state module's `connection` output, or the same object built for an existing cache and bucket (use modules/shared-state with create_redis = false and create_bucket = false to get access_policy_json). redis = null runs without shared sessions (a Redis password goes through helm_values with redis.existingSecret); s3 = null keeps CCR originals in the pod's data directory. kms_key_arn encrypts nothing here (the cache and the bucket use it); s3.kms_key_arn becomes the chart's s3.kmsKeyId. redis.security_group_ids is unused: the cache must allow node_security_group_id."
   type = object({
-    redis_engine                   = optional(string, "valkey")
-    redis_major_engine_version     = optional(string)
-    redis_data_storage_max_gb      = optional(number, 5)
-    redis_ecpu_per_second_max      = optional(number, 5000)
-    redis_snapshot_retention_limit = optional(number, 1)
-    redis_subnet_ids               = optional(list(string))
-    bucket_name                    = optional(string)
-    versioning_enabled             = optional(bool, true)
-    force_destroy                  = optional(bool, false)
-    access_logging = optional(object({
-      target_bucket = string
-      target_prefix = optional(string, "s3-access/headroom-gateway/")
+    ccr_ttl_seconds = optional(number, 3600)
+    kms_key_arn     = optional(string)
+    redis = optional(object({
+      url                = string
+      security_group_ids = optional(list(string), [])
+    }))
+    s3 = optional(object({
+      bucket_name        = string
+      prefix             = optional(string, "headroom-gateway/")
+      sse_algorithm      = optional(string, "aws:kms")
+      kms_key_arn        = optional(string)
+      access_policy_json = string
     }))
   })
-  default = {}
-}
-
-variable "s3_prefix" {
-  description = "HEADROOM_S3_PREFIX: key prefix of CCR originals; the lifecycle rule and the IAM policy are scoped to it."
-  type        = string
-  default     = "headroom-gateway/"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$", var.s3_prefix))
-    error_message = "s3_prefix must be non-empty, must not start with \"/\" and must end with \"/\"."
+    condition     = var.shared_state.ccr_ttl_seconds > 0 && floor(var.shared_state.ccr_ttl_seconds) == var.shared_state.ccr_ttl_seconds
+    error_message = "shared_state.ccr_ttl_seconds must be a whole number greater than 0."
   }
-}
-
-variable "s3_sse_algorithm" {
-  description = "Encryption of CCR originals (HEADROOM_S3_SSE): aws:kms or AES256. With create_shared_state = false, the existing bucket's default encryption."
-  type        = string
-  default     = "aws:kms"
 
   validation {
-    condition     = contains(["aws:kms", "AES256"], var.s3_sse_algorithm)
-    error_message = "s3_sse_algorithm must be \"aws:kms\" or \"AES256\"."
+    condition     = var.shared_state.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:", var.shared_state.kms_key_arn))
+    error_message = "shared_state.kms_key_arn must be a KMS key ARN (arn:aws...:kms:...)."
   }
-}
-
-variable "s3_kms_key_arn" {
-  description = "Existing KMS key for the bucket and the cache instead of a created one; the service may use it through S3 only."
-  type        = string
-  default     = null
-}
-
-variable "redis_url" {
-  description = "Existing HEADROOM_REDIS_URL (rediss://..., no password: use helm_values with redis.existingSecret for one) when create_shared_state is false."
-  type        = string
-  default     = null
 
   validation {
-    condition     = var.redis_url == null || can(regex("^rediss?://", var.redis_url))
-    error_message = "redis_url must start with redis:// or rediss://."
+    condition     = var.shared_state.redis == null || can(regex("^rediss?://", var.shared_state.redis.url))
+    error_message = "shared_state.redis.url must start with redis:// or rediss://."
   }
-}
 
-variable "s3_bucket_name" {
-  description = "Existing HEADROOM_S3_BUCKET when create_shared_state is false; null keeps originals in the pod's data directory."
-  type        = string
-  default     = null
+  validation {
+    condition = var.shared_state.s3 == null || try(
+      can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$", var.shared_state.s3.prefix)) &&
+      contains(["aws:kms", "AES256"], var.shared_state.s3.sse_algorithm),
+      false
+    )
+    error_message = "shared_state.s3.prefix must be non-empty, must not start with \"/\" and must end with \"/\"; shared_state.s3.sse_algorithm must be \"aws:kms\" or \"AES256\"."
+  }
 }

@@ -33,13 +33,13 @@ output "log_group_name" {
 }
 
 output "security_group_id" {
-  description = "Security group of the function's ENIs; an existing cache must allow ingress from it on 6379-6380."
+  description = "Security group of the function's ENIs: pass it to the shared-state module's allowed_security_group_ids (an existing cache must allow ingress from it on 6379-6380)."
   value       = try(aws_security_group.this[0].id, null)
 }
 
-output "kms_key_arn" {
-  description = "KMS key encrypting the log groups and the environment variables."
-  value       = local.kms_key_arn
+output "log_group_names" {
+  description = "Names of the function's and the HTTP API's log groups, known at plan time: pass them to the shared-state module's cloudwatch_log_group_names so its key may encrypt them."
+  value       = [local.lambda_log_group_name, local.api_log_group_name]
 }
 
 ################################################################################
@@ -67,29 +67,8 @@ output "api_log_group_name" {
 }
 
 ################################################################################
-# Shared state
+# Network
 ################################################################################
-
-output "bucket_name" {
-  description = "HEADROOM_S3_BUCKET the function uses (null when none)."
-  value       = local.has_bucket ? local.bucket_name : null
-}
-
-output "redis_endpoint" {
-  description = "Address of the created cache (null when an existing redis_url is used)."
-  value       = module.shared_state.redis_endpoint
-}
-
-output "redis_url" {
-  description = "HEADROOM_REDIS_URL the function uses."
-  value       = local.has_redis ? local.redis_url : null
-  sensitive   = true
-}
-
-output "redis_security_group_id" {
-  description = "Security group of the created cache."
-  value       = module.shared_state.redis_security_group_id
-}
 
 output "s3_vpc_endpoint_id" {
   description = "ID of the S3 gateway endpoint, when created."

@@ -65,7 +65,7 @@ variable "deploy_from_s3" {
 }
 
 variable "deployment_s3_bucket" {
-  description = "Bucket for the uploaded zip (deploy_from_s3); null uses the shared-state bucket, outside the CCR prefix."
+  description = "Bucket for the uploaded zip (deploy_from_s3); null uses shared_state.s3.bucket_name, outside the CCR prefix."
   type        = string
   default     = null
 }
@@ -199,17 +199,6 @@ variable "cluster_id" {
   }
 }
 
-variable "ccr_ttl_seconds" {
-  description = "HEADROOM_CCR_TTL_SECONDS: lifetime of CCR originals; the bucket's lifecycle rule expires them after ceil(ttl / 86400) days."
-  type        = number
-  default     = 3600
-
-  validation {
-    condition     = var.ccr_ttl_seconds > 0 && floor(var.ccr_ttl_seconds) == var.ccr_ttl_seconds
-    error_message = "ccr_ttl_seconds must be a whole number greater than 0."
-  }
-}
-
 variable "session_ttl_seconds" {
   description = "HEADROOM_SESSION_TTL_SECONDS: lifetime of session replay state; null keeps the app default (7200)."
   type        = number
@@ -311,7 +300,7 @@ variable "additional_egress_rules" {
 }
 
 ################################################################################
-# Logs, encryption, tracing
+# Logs, tracing
 ################################################################################
 
 variable "cloudwatch_logs_retention_in_days" {
@@ -322,23 +311,6 @@ variable "cloudwatch_logs_retention_in_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.cloudwatch_logs_retention_in_days)
     error_message = "cloudwatch_logs_retention_in_days must be one of the values CloudWatch Logs allows (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
-  }
-}
-
-variable "create_kms_key" {
-  description = "Create a KMS key (rotation on) for the log groups and the function's environment variables, unless kms_key_arn is given."
-  type        = bool
-  default     = true
-}
-
-variable "kms_key_arn" {
-  description = "Existing KMS key for the log groups and environment variables. Its policy must let logs.<region>.amazonaws.com use it."
-  type        = string
-  default     = null
-
-  validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key ARN (arn:aws...:kms:...)."
   }
 }
 
@@ -455,82 +427,48 @@ variable "http_api_throttling" {
 }
 
 ################################################################################
-# Shared state (Redis + S3)
+# Shared state (Redis + S3), composed by the caller
 ################################################################################
 
-variable "create_shared_state" {
-  description = "Create the ElastiCache Serverless cache, the CCR bucket and its KMS key through the shared-state module; false uses redis_url / s3_bucket_name instead."
-  type        = bool
-  default     = true
-}
-
 variable "shared_state" {
-  description = "Settings of the shared-state module when create_shared_state is true (see modules/shared-state for each one)."
+  description = "Shared state the gateway uses: the shared-state module's `connection` output, or the same object built for an existing cache and bucket (use modules/shared-state with create_redis = false and create_bucket = false to get access_policy_json). redis = null runs without shared sessions; s3 = null keeps CCR originals local (not shared between instances). kms_key_arn encrypts the log groups and the environment variables too: its policy must let CloudWatch Logs use it for log_group_names (modules/shared-state does with cloudwatch_log_group_names)."
   type = object({
-    redis_engine                   = optional(string, "valkey")
-    redis_major_engine_version     = optional(string)
-    redis_data_storage_max_gb      = optional(number, 5)
-    redis_ecpu_per_second_max      = optional(number, 5000)
-    redis_snapshot_retention_limit = optional(number, 1)
-    bucket_name                    = optional(string)
-    versioning_enabled             = optional(bool, true)
-    force_destroy                  = optional(bool, false)
-    access_logging = optional(object({
-      target_bucket = string
-      target_prefix = optional(string, "s3-access/headroom-gateway/")
+    ccr_ttl_seconds = optional(number, 3600)
+    kms_key_arn     = optional(string)
+    redis = optional(object({
+      url                = string
+      security_group_ids = optional(list(string), [])
+    }))
+    s3 = optional(object({
+      bucket_name        = string
+      prefix             = optional(string, "headroom-gateway/")
+      sse_algorithm      = optional(string, "aws:kms")
+      kms_key_arn        = optional(string)
+      access_policy_json = string
     }))
   })
-  default = {}
-}
-
-variable "s3_prefix" {
-  description = "HEADROOM_S3_PREFIX: key prefix of CCR originals; the lifecycle rule and the IAM policy are scoped to it."
-  type        = string
-  default     = "headroom-gateway/"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$", var.s3_prefix))
-    error_message = "s3_prefix must be non-empty, must not start with \"/\" and must end with \"/\"."
+    condition     = var.shared_state.ccr_ttl_seconds > 0 && floor(var.shared_state.ccr_ttl_seconds) == var.shared_state.ccr_ttl_seconds
+    error_message = "shared_state.ccr_ttl_seconds must be a whole number greater than 0."
   }
-}
-
-variable "redis_url" {
-  description = "Existing HEADROOM_REDIS_URL (rediss://...) when create_shared_state is false; null runs without shared sessions."
-  type        = string
-  default     = null
-  sensitive   = true
 
   validation {
-    condition     = var.redis_url == null || can(regex("^rediss?://", var.redis_url))
-    error_message = "redis_url must start with redis:// or rediss://."
+    condition     = var.shared_state.kms_key_arn == null || can(regex("^arn:aws[a-zA-Z-]*:kms:", var.shared_state.kms_key_arn))
+    error_message = "shared_state.kms_key_arn must be a KMS key ARN (arn:aws...:kms:...)."
   }
-}
-
-variable "redis_security_group_id" {
-  description = "Security group of an existing cache (create_shared_state = false); the function gets egress to it on 6379-6380. Its owner must allow ingress from the security_group_id output."
-  type        = string
-  default     = null
-}
-
-variable "s3_bucket_name" {
-  description = "Existing HEADROOM_S3_BUCKET when create_shared_state is false; null keeps CCR originals in /tmp (not shared between instances)."
-  type        = string
-  default     = null
-}
-
-variable "s3_sse_algorithm" {
-  description = "Encryption of CCR originals (HEADROOM_S3_SSE): aws:kms (a key is created unless s3_kms_key_arn is given) or AES256. With create_shared_state = false, the existing bucket's default encryption."
-  type        = string
-  default     = "aws:kms"
 
   validation {
-    condition     = contains(["aws:kms", "AES256"], var.s3_sse_algorithm)
-    error_message = "s3_sse_algorithm must be \"aws:kms\" or \"AES256\"."
+    condition     = var.shared_state.redis == null || can(regex("^rediss?://", var.shared_state.redis.url))
+    error_message = "shared_state.redis.url must start with redis:// or rediss://."
   }
-}
 
-variable "s3_kms_key_arn" {
-  description = "Existing KMS key for the bucket (s3_sse_algorithm aws:kms) and the cache instead of a created one; the function may use it through S3 only."
-  type        = string
-  default     = null
+  validation {
+    condition = var.shared_state.s3 == null || try(
+      can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$", var.shared_state.s3.prefix)) &&
+      contains(["aws:kms", "AES256"], var.shared_state.s3.sse_algorithm),
+      false
+    )
+    error_message = "shared_state.s3.prefix must be non-empty, must not start with \"/\" and must end with \"/\"; shared_state.s3.sse_algorithm must be \"aws:kms\" or \"AES256\"."
+  }
 }

@@ -5,20 +5,24 @@ data "aws_region" "current" {}
 locals {
   partition  = data.aws_partition.current.partition
   account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.region
 
   create_redis  = var.create && var.create_redis
   create_bucket = var.create && var.create_bucket
   use_kms       = var.sse_algorithm == "aws:kms"
 
-  # One key serves the bucket (SSE-KMS) and the cache at rest; none when the caller brings one.
+  # One key serves the bucket (SSE-KMS), the cache at rest and the consumers' log groups;
+  # none when the caller brings one.
   create_kms_key = (
     var.create && var.create_kms_key && var.kms_key_arn == null &&
-    ((local.create_bucket && local.use_kms) || local.create_redis)
+    ((local.create_bucket && local.use_kms) || local.create_redis || length(var.cloudwatch_log_group_names) > 0)
   )
   kms_key_arn = var.kms_key_arn != null ? var.kms_key_arn : try(aws_kms_key.this[0].arn, null)
   # The key the bucket's objects are encrypted with, which consumers must be allowed to use.
   bucket_kms_key_arn = local.use_kms ? local.kms_key_arn : null
 
+  # Decided from inputs only, so consumers' counts that depend on it are known at plan time.
+  has_bucket  = var.create && (var.create_bucket || var.bucket_name != null)
   bucket_name = local.create_bucket ? try(aws_s3_bucket.this[0].id, null) : var.bucket_name
   bucket_arn  = local.bucket_name == null ? null : "arn:${local.partition}:s3:::${local.bucket_name}"
 
@@ -32,48 +36,90 @@ locals {
 
   tags = merge(var.tags, { "headroom.ai/component" = "shared-state" })
 
+  # The consumers' `shared_state` input (modules/lambda, modules/eks-gpu-pool), built so that
+  # whether redis and s3 are null is known at plan time: their counts depend on it.
+  connection = {
+    ccr_ttl_seconds = var.ccr_ttl_seconds
+    kms_key_arn     = local.kms_key_arn
+    redis = local.create_redis ? {
+      url                = local.redis_url
+      security_group_ids = [try(aws_security_group.this[0].id, null)]
+    } : null
+    s3 = local.has_bucket ? {
+      bucket_name        = local.bucket_name
+      prefix             = var.s3_prefix
+      sse_algorithm      = var.sse_algorithm
+      kms_key_arn        = local.bucket_kms_key_arn
+      access_policy_json = try(data.aws_iam_policy_document.access[0].json, null)
+    } : null
+  }
+
   # A key policy, not an identity policy: "Resource": "*" means this key. The account keeps
   # administration, and use is delegated to IAM (the access_policy_json output grants it).
+  # CloudWatch Logs may use it for the consumers' log groups named in the inputs, no others.
   # Kept here as data so tests/packaging/test_terraform.py can inspect every statement.
   kms_key_policy = {
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministersKey"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action = [
-          "kms:CancelKeyDeletion",
-          "kms:Create*",
-          "kms:Delete*",
-          "kms:Describe*",
-          "kms:Disable*",
-          "kms:Enable*",
-          "kms:Get*",
-          "kms:List*",
-          "kms:Put*",
-          "kms:RetireGrant",
-          "kms:Revoke*",
-          "kms:ScheduleKeyDeletion",
-          "kms:TagResource",
-          "kms:UntagResource",
-          "kms:Update*",
-        ]
-        Resource = "*"
-      },
-      {
-        Sid       = "AccountDelegatesUseToIam"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action = [
-          "kms:Decrypt",
-          "kms:Encrypt",
-          "kms:GenerateDataKey*",
-          "kms:ReEncrypt*",
-        ]
-        Resource = "*"
-      },
+    Version   = "2012-10-17"
+    Statement = concat(local.kms_account_statements, length(var.cloudwatch_log_group_names) > 0 ? [local.kms_logs_statement] : [])
+  }
+
+  kms_account_statements = [
+    {
+      Sid       = "AccountAdministersKey"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+      Action = [
+        "kms:CancelKeyDeletion",
+        "kms:Create*",
+        "kms:Delete*",
+        "kms:Describe*",
+        "kms:Disable*",
+        "kms:Enable*",
+        "kms:Get*",
+        "kms:List*",
+        "kms:Put*",
+        "kms:RetireGrant",
+        "kms:Revoke*",
+        "kms:ScheduleKeyDeletion",
+        "kms:TagResource",
+        "kms:UntagResource",
+        "kms:Update*",
+      ]
+      Resource = "*"
+    },
+    {
+      Sid       = "AccountDelegatesUseToIam"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+      Action = [
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey*",
+        "kms:ReEncrypt*",
+      ]
+      Resource = "*"
+    },
+  ]
+
+  kms_logs_statement = {
+    Sid       = "CloudWatchLogsEncryptsTheseLogGroups"
+    Effect    = "Allow"
+    Principal = { Service = "logs.${local.region}.amazonaws.com" }
+    Action = [
+      "kms:Decrypt*",
+      "kms:Describe*",
+      "kms:Encrypt*",
+      "kms:GenerateDataKey*",
+      "kms:ReEncrypt*",
     ]
+    Resource = "*"
+    Condition = {
+      ArnLike = {
+        "kms:EncryptionContext:aws:logs:arn" = [
+          for n in var.cloudwatch_log_group_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${n}"
+        ]
+      }
+    }
   }
 }
 
@@ -84,7 +130,7 @@ locals {
 resource "aws_kms_key" "this" {
   count = local.create_kms_key ? 1 : 0
 
-  description             = "headroom-gateway ${var.name}: CCR originals in S3 and session state in ElastiCache"
+  description             = "headroom-gateway ${var.name}: CCR originals in S3, session state in ElastiCache, the gateway's logs"
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_key_deletion_window_in_days
 
@@ -357,7 +403,7 @@ resource "aws_s3_bucket_policy" "this" {
 ################################################################################
 
 data "aws_iam_policy_document" "access" {
-  count = var.create && (var.create_bucket || var.bucket_name != null) ? 1 : 0
+  count = local.has_bucket ? 1 : 0
 
   statement {
     sid    = "CcrOriginalsReadWrite"
@@ -399,7 +445,7 @@ data "aws_iam_policy_document" "access" {
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
-        values   = ["s3.${data.aws_region.current.region}.amazonaws.com"]
+        values   = ["s3.${local.region}.amazonaws.com"]
       }
     }
   }

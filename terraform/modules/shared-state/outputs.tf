@@ -1,4 +1,13 @@
 ################################################################################
+# For the gateway modules
+################################################################################
+
+output "connection" {
+  description = "The shared_state input of modules/lambda and modules/eks-gpu-pool: CCR TTL, KMS key, redis (url, security groups to reach it) and s3 (bucket, prefix, encryption, access policy); redis/s3 are null when not created or given."
+  value       = local.connection
+}
+
+################################################################################
 # ElastiCache
 ################################################################################
 

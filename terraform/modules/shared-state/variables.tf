@@ -56,6 +56,17 @@ variable "kms_key_arn" {
   }
 }
 
+variable "cloudwatch_log_group_names" {
+  description = "Log groups (names) CloudWatch Logs may encrypt with the key, e.g. the lambda module's log_group_names output, so one key serves the whole gateway."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.cloudwatch_log_group_names : can(regex("^[.\\-_/#A-Za-z0-9]{1,512}$", n))])
+    error_message = "cloudwatch_log_group_names must be CloudWatch Logs log group names."
+  }
+}
+
 variable "kms_key_deletion_window_in_days" {
   description = "Waiting period before a created KMS key is deleted."
   type        = number

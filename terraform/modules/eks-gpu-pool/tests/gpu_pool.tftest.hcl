@@ -1,6 +1,13 @@
-# Plan-only tests with mocked providers: `terraform init && terraform test` in this module.
+# Tests with mocked providers (no AWS account): `terraform init && terraform test` in this module.
 
 mock_provider "aws" {
+  # Valid-looking values where the provider checks them, for the apply runs below.
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/headroom-gpu-mock" }
+  }
+  mock_resource "aws_launch_template" {
+    defaults = { id = "lt-0123456789abcdef0" }
+  }
   mock_data "aws_partition" {
     defaults = { partition = "aws" }
   }
@@ -37,10 +44,24 @@ variables {
   subnet_ids        = ["subnet-a", "subnet-b"]
   image             = { repository = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/headroom-gateway", tag = "0.1.0-gpu" }
   token_secret_name = "headroom-gateway-token"
+  # What modules/shared-state's connection output gives the examples.
+  shared_state = {
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000001"
+    redis = {
+      url                = "rediss://hr.serverless.euw1.cache.amazonaws.com:6379"
+      security_group_ids = ["sg-redis"]
+    }
+    s3 = {
+      bucket_name        = "hr-ccr-bucket"
+      kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000001"
+      access_policy_json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"CcrOriginalsReadWrite\"}]}"
+    }
+  }
 }
 
 run "defaults" {
-  command = plan
+  # apply (mocked): the release values hold the IRSA role ARN, unknown at plan time.
+  command = apply
 
   assert {
     condition     = aws_eks_node_group.this[0].ami_type == "AL2023_x86_64_NVIDIA"
@@ -74,17 +95,30 @@ run "defaults" {
     condition     = yamldecode(helm_release.this[0].values[0]).server.nodeSelector["headroom.ai/pool"] == "gpu"
     error_message = "The release selects the pool."
   }
+  assert {
+    condition     = yamldecode(helm_release.this[0].values[0]).s3.bucket == "hr-ccr-bucket" && yamldecode(helm_release.this[0].values[0]).s3.kmsKeyId == var.shared_state.s3.kms_key_arn
+    error_message = "The shared state's bucket and key reach the release."
+  }
+  assert {
+    condition     = aws_iam_role_policy.irsa_shared_state[0].policy == var.shared_state.s3.access_policy_json
+    error_message = "The IRSA role carries the shared state's access policy."
+  }
 }
 
 run "bottlerocket_with_existing_state" {
-  command = plan
+  # apply (mocked): the release values hold the IRSA role ARN, unknown at plan time.
+  command = apply
 
   variables {
-    ami_type            = "BOTTLEROCKET_x86_64_NVIDIA"
-    create_shared_state = false
-    redis_url           = "rediss://cache.example:6379"
-    s3_bucket_name      = "existing-ccr-bucket"
-    s3_sse_algorithm    = "AES256"
+    ami_type = "BOTTLEROCKET_x86_64_NVIDIA"
+    shared_state = {
+      redis = { url = "rediss://cache.example:6379" }
+      s3 = {
+        bucket_name        = "existing-ccr-bucket"
+        sse_algorithm      = "AES256"
+        access_policy_json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+      }
+    }
   }
 
   assert {
@@ -98,6 +132,20 @@ run "bottlerocket_with_existing_state" {
   assert {
     condition     = yamldecode(helm_release.this[0].values[0]).redis.url == "rediss://cache.example:6379"
     error_message = "The existing Redis URL reaches the release."
+  }
+}
+
+run "without_shared_state_nothing_is_shared" {
+  # apply (mocked): the release values hold the IRSA role ARN, unknown at plan time.
+  command = apply
+
+  variables {
+    shared_state = {}
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.irsa_shared_state) == 0 && yamldecode(helm_release.this[0].values[0]).s3.bucket == "" && yamldecode(helm_release.this[0].values[0]).redis.url == ""
+    error_message = "No S3 policy, bucket or Redis without shared state."
   }
 }
 

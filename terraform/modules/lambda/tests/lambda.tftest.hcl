@@ -20,6 +20,19 @@ variables {
   subnet_ids       = ["subnet-a", "subnet-b"]
   filename         = "tests/fixture.zip"
   source_code_hash = "bm90LWEtcmVhbC16aXA="
+  # What modules/shared-state's connection output gives the examples.
+  shared_state = {
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000001"
+    redis = {
+      url                = "rediss://hr.serverless.euw1.cache.amazonaws.com:6379"
+      security_group_ids = ["sg-redis"]
+    }
+    s3 = {
+      bucket_name        = "hr-ccr-bucket"
+      kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000001"
+      access_policy_json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"CcrOriginalsReadWrite\"}]}"
+    }
+  }
 }
 
 run "function_url_is_the_default_front_door" {
@@ -57,6 +70,26 @@ run "function_url_is_the_default_front_door" {
     condition     = aws_lambda_function.this[0].tracing_config[0].mode == "Active"
     error_message = "X-Ray tracing is on by default."
   }
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["HEADROOM_REDIS_URL"] == var.shared_state.redis.url && aws_lambda_function.this[0].environment[0].variables["HEADROOM_S3_BUCKET"] == "hr-ccr-bucket"
+    error_message = "The shared state's Redis URL and bucket reach the function."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["HEADROOM_S3_KMS_KEY_ID"] == var.shared_state.s3.kms_key_arn && aws_lambda_function.this[0].environment[0].variables["HEADROOM_S3_PREFIX"] == "headroom-gateway/"
+    error_message = "The bucket's key and prefix reach the function."
+  }
+  assert {
+    condition     = aws_iam_role_policy.shared_state[0].policy == var.shared_state.s3.access_policy_json
+    error_message = "The role carries the shared state's access policy."
+  }
+  assert {
+    condition     = length(aws_vpc_security_group_egress_rule.redis) == 1 && aws_vpc_security_group_egress_rule.redis[0].referenced_security_group_id == "sg-redis"
+    error_message = "Egress to the cache's security group."
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.this[0].kms_key_id == var.shared_state.kms_key_arn && aws_lambda_function.this[0].kms_key_arn == var.shared_state.kms_key_arn
+    error_message = "The shared state's key encrypts the logs and the environment."
+  }
 }
 
 run "http_api_with_jwt_authorizer" {
@@ -89,12 +122,16 @@ run "http_api_with_lambda_authorizer_and_existing_state" {
   command = plan
 
   variables {
-    front_door          = "http_api"
-    create_shared_state = false
-    redis_url           = "rediss://cache.example:6379"
-    s3_bucket_name      = "existing-ccr-bucket"
-    s3_sse_algorithm    = "AES256"
-    kompress            = { mode = "remote", endpoint = "http://kompress.internal:8787" }
+    front_door = "http_api"
+    shared_state = {
+      redis = { url = "rediss://cache.example:6379" }
+      s3 = {
+        bucket_name        = "existing-ccr-bucket"
+        sse_algorithm      = "AES256"
+        access_policy_json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+      }
+    }
+    kompress = { mode = "remote", endpoint = "http://kompress.internal:8787" }
     http_api_authorizer = {
       type       = "lambda"
       lambda_arn = "arn:aws:lambda:eu-west-1:123456789012:function:authorizer"
@@ -114,8 +151,12 @@ run "http_api_with_lambda_authorizer_and_existing_state" {
     error_message = "The existing bucket reaches the function."
   }
   assert {
-    condition     = length(module.shared_state.redis_endpoint == null ? [] : [1]) == 0
-    error_message = "No cache is created."
+    condition     = length(aws_vpc_security_group_egress_rule.redis) == 0
+    error_message = "No cache security group given, no egress rule to one."
+  }
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this[0].environment[0].variables), "HEADROOM_S3_KMS_KEY_ID")
+    error_message = "AES256: no KMS key id."
   }
 }
 
@@ -145,6 +186,33 @@ run "rejects_an_artifact_prefix_under_the_ccr_prefix" {
   }
 
   expect_failures = [aws_s3_object.package]
+}
+
+run "without_shared_state_nothing_is_shared" {
+  command = plan
+
+  variables {
+    shared_state = {}
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.shared_state) == 0 && length(aws_vpc_security_group_egress_rule.redis) == 0
+    error_message = "No bucket policy and no cache egress without shared state."
+  }
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this[0].environment[0].variables), "HEADROOM_REDIS_URL") && !contains(keys(aws_lambda_function.this[0].environment[0].variables), "HEADROOM_S3_BUCKET")
+    error_message = "Neither Redis nor S3 is configured."
+  }
+}
+
+run "rejects_a_zero_ccr_ttl" {
+  command = plan
+
+  variables {
+    shared_state = { ccr_ttl_seconds = 0 }
+  }
+
+  expect_failures = [var.shared_state]
 }
 
 run "container_image_on_arm64" {

@@ -42,6 +42,27 @@ run "defaults_create_cache_bucket_and_key" {
     condition     = length(aws_vpc_security_group_ingress_rule.this) == 1
     error_message = "One ingress rule per allowed security group."
   }
+  assert {
+    condition     = output.connection.redis != null && length(output.connection.redis.security_group_ids) == 1 && output.connection.s3.prefix == "headroom-gateway/"
+    error_message = "The connection output carries the cache and the bucket for the gateway modules."
+  }
+  assert {
+    condition     = length(jsondecode(aws_kms_key.this[0].policy).Statement) == 2
+    error_message = "Without log groups the key policy has no CloudWatch Logs statement."
+  }
+}
+
+run "log_groups_may_use_the_key" {
+  command = plan
+
+  variables {
+    cloudwatch_log_group_names = ["/aws/lambda/hr-test"]
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_kms_key.this[0].policy).Statement : s.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"] if s.Sid == "CloudWatchLogsEncryptsTheseLogGroups"]) == ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/hr-test"]
+    error_message = "CloudWatch Logs may use the key for the named log groups only."
+  }
 }
 
 run "ttl_rounds_up_to_whole_days" {
@@ -70,7 +91,7 @@ run "aes256_without_cache_creates_no_key" {
     error_message = "AES256 without a cache needs no KMS key."
   }
   assert {
-    condition     = output.redis_url == null
+    condition     = output.redis_url == null && output.connection.redis == null
     error_message = "No cache, no URL."
   }
 }
