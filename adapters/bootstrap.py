@@ -42,6 +42,11 @@ class Services:
             self.telemetry.ready.set(1)
             log.info("engines warm; ready")
 
+    def database(self) -> str:
+        """What /readyz reports as `db`: where this replica keeps its state."""
+        kind = type(self.sessions).__name__.removesuffix("SessionStore").lower() or "custom"
+        return f"sessions:{kind}"
+
     def engine_status(self) -> dict[str, str]:
         text = self.engines.text_compressor
         return {"text": text.status if text else "off"}

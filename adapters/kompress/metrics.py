@@ -1,6 +1,6 @@
 """Which backend Kompress runs on, as a Prometheus state set read at scrape time.
 
-`headroom_gateway_kompress_backend{backend="cpu",requested="auto"} 1` is how a GPU service
+`headroom_kompress_backend{backend="cpu",requested="auto"} 1` is how a GPU service
 that fell back to CPU shows on a dashboard: alert on `requested!="cpu"` with backend "cpu".
 """
 
@@ -15,7 +15,7 @@ from prometheus_client.registry import Collector
 from core.ports import TextCompressor
 
 BACKENDS = ("loading", "cpu", "cuda", "remote", "unavailable")
-METRIC = "headroom_gateway_kompress_backend"
+METRIC = "headroom_kompress_backend"
 
 
 class KompressBackendCollector(Collector):

@@ -30,7 +30,7 @@ from tests.integration.servers import (
 from tests.processes import Sidecar
 
 pytestmark = pytest.mark.integration
-STORE_ERRORS = "headroom_gateway_store_errors_total"
+STORE_ERRORS = "headroom_store_errors_total"
 RECOVERY_SECONDS = 15.0
 
 

@@ -515,7 +515,7 @@ def test_hpa_scales_on_cpu_and_in_flight_requests() -> None:
         "target": {"type": "Utilization", "averageUtilization": 70},
     }
     assert metrics["Pods"]["pods"] == {
-        "metric": {"name": "headroom_gateway_requests_in_flight"},
+        "metric": {"name": "headroom_requests_in_flight"},
         "target": {"type": "AverageValue", "averageValue": "8"},
     }
 

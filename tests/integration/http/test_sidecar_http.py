@@ -151,17 +151,14 @@ def test_session_header_gives_replay_and_metrics_record_it(sidecar: Sidecar) -> 
     assert second.json()["messages"][: len(session[-2])] == first.json()["messages"]
     assert f"replay:{len(session[-2])}" in second.json()["transforms_applied"]
     metrics = httpx.get(f"{sidecar.url}/metrics").text
-    assert "headroom_gateway_session_replay_hits_total" in metrics
-    assert (
-        'headroom_gateway_request_duration_seconds_bucket{le="0.05",outcome="compressed"}'
-        in metrics
-    )
-    assert "headroom_gateway_requests_in_flight" in metrics
-    assert 'headroom_gateway_requests_total{format="unknown",outcome="rejected"}' in metrics
+    assert "headroom_session_replay_hits_total" in metrics
+    assert 'headroom_request_duration_seconds_bucket{le="0.05",outcome="compressed"}' in metrics
+    assert "headroom_requests_in_flight" in metrics
+    assert 'headroom_requests_by_outcome_total{format="unknown",outcome="rejected"}' in metrics
 
 
 def test_health_endpoints(sidecar: Sidecar) -> None:
-    for path in ("/live", "/livez", "/startup", "/ready", "/readyz", "/health"):
+    for path in ("/live", "/livez", "/startup", "/ready", "/readyz", "/health", "/healthz"):
         assert httpx.get(f"{sidecar.url}{path}").status_code == 200, path
     ready = httpx.get(f"{sidecar.url}/ready").json()
     assert ready["shared_state"] == "ok" and ready["stores"] == {

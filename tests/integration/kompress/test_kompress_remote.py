@@ -121,8 +121,8 @@ def test_route_needs_the_token(service: Sidecar) -> None:
 
 def test_metrics_show_the_backend(service: Sidecar) -> None:
     text = httpx.get(f"{service.url}/metrics", timeout=10).text
-    assert 'headroom_gateway_kompress_backend{backend="cpu",requested="cpu"} 1.0' in text
-    assert 'headroom_gateway_kompress_backend{backend="cuda",requested="cpu"} 0.0' in text
+    assert 'headroom_kompress_backend{backend="cpu",requested="cpu"} 1.0' in text
+    assert 'headroom_kompress_backend{backend="cuda",requested="cpu"} 0.0' in text
 
 
 def test_upstreams_own_remote_client_talks_to_the_route(
@@ -175,7 +175,7 @@ def test_remote_sidecar_compresses_prose_through_the_service(
 ) -> None:
     assert engines(remote) == {"text": "kompress:remote"}
     metrics = httpx.get(f"{remote.url}/metrics", timeout=10).text
-    assert 'headroom_gateway_kompress_backend{backend="remote",requested="remote"} 1.0' in metrics
+    assert 'headroom_kompress_backend{backend="remote",requested="remote"} 1.0' in metrics
     assert kompress(remote, {"content": "x"}).status_code == 404  # only a local model serves
     request = prose_request(seed=35)
     response = httpx.post(f"{remote.url}/v1/compress", json=request, headers=AUTH, timeout=30)
