@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -14,7 +15,11 @@ class TokenCounter:
         self._by_model: dict[str, Any] = {}
 
     def count_message(self, model: str, message: dict[str, Any]) -> int:
-        return int(self._tokenizer(model).count_messages([message]))
+        tokenizer = self._tokenizer(model)
+        try:
+            return int(tokenizer.count_messages([message]))
+        except UnicodeEncodeError:  # a lone surrogate: count it as the U+FFFD it stands for
+            return int(tokenizer.count_messages([_encodable(message)]))
 
     def _tokenizer(self, model: str) -> Any:
         tokenizer = self._by_model.get(model)
@@ -27,3 +32,8 @@ class TokenCounter:
                     self._by_model.clear()
                 self._by_model[model] = tokenizer
         return tokenizer
+
+
+def _encodable(message: dict[str, Any]) -> Any:
+    text = json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return json.loads(text.decode("utf-8", "replace"))

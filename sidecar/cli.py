@@ -75,11 +75,12 @@ def _serve(settings: Settings) -> int:
 def _compress_file(settings: Settings, path: Path, tenant: str | None) -> int:
     """The HTTP route's parser and service, from a file: same validation, same tenant."""
     from adapters.bootstrap import bootstrap
-    from adapters.compress_request import ANONYMOUS_TENANT, compress_request, json_object
+    from adapters.compress_request import ANONYMOUS_TENANT, compress_request
+    from adapters.json_body import parse_object
 
     try:
         raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
-        request = compress_request(json_object(raw), tenant=tenant or ANONYMOUS_TENANT)
+        request = compress_request(parse_object(raw), tenant=tenant or ANONYMOUS_TENANT)
     except (OSError, ValueError) as error:  # InvalidRequest is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
