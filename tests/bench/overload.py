@@ -151,7 +151,7 @@ def verbatim_sessions(sidecar: Sidecar, sessions: int = 400) -> dict[str, Any]:
     started = time.perf_counter()
     with httpx.Client(base_url=sidecar.url, timeout=120) as client:
         for i in range(sessions):
-            body = json.dumps(_tool_request("file_read", lines, seed=i, tool="Read")).encode()
+            body = json.dumps(_tool_request("read", lines, seed=i, tool="Read")).encode()
             _post(client, body, f"session-{i}")
     time.sleep(1)
     result = {"sessions": sessions, "rss_before_mb": before, "rss_after_mb": _rss_mb(sidecar),
