@@ -67,7 +67,10 @@ def _serve(settings: Settings) -> int:
     from adapters.http.app import create_app
 
     app = create_app(bootstrap(settings))
-    uvicorn.run(app, host=settings.host, port=settings.port,
+    # h11 rather than httptools: it caps the bytes buffered before headers are complete, so
+    # no header stream grows memory unbounded (the app answers 431 below that cap).
+    uvicorn.run(app, host=settings.host, port=settings.port, http="h11",
+                h11_max_incomplete_event_size=2 * settings.max_header_bytes,
                 log_level=settings.log_level.lower(), access_log=False)  # fmt: skip
     return 0
 
