@@ -6,7 +6,6 @@ import json
 import threading
 from typing import Any
 
-
 #: Messages with more text than this are estimated (chars / 4): exact counting costs ~1 s per
 #: 15 MB, CPU a request that is passed through anyway should not hold.
 EXACT_MAX_CHARS = 2_000_000

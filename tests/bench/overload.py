@@ -44,8 +44,10 @@ def _post(client: httpx.Client, body: bytes, session: str) -> tuple[float, str, 
                                     "content-type": "application/json"})  # fmt: skip
     elapsed = time.perf_counter() - started
     json.loads(response.content)  # every answer must be valid JSON
-    return elapsed, response.headers.get("x-headroom-outcome", str(response.status_code)), (
-        response.status_code
+    return (
+        elapsed,
+        response.headers.get("x-headroom-outcome", str(response.status_code)),
+        (response.status_code),
     )
 
 

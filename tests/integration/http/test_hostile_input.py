@@ -195,7 +195,7 @@ def test_keep_alive_survives_a_400_and_is_closed_explicitly_after_a_413(
     good = http_request(b'{"messages":[{"role":"user","content":"x"}]}')
     answer = exchange(sidecar, bad + good, wait=3)
     assert answer.count(b"HTTP/1.1 ") == 2 and b"HTTP/1.1 200 " in answer
-    too_big = (b"POST /v1/compress HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
+    too_big = b"POST /v1/compress HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n"
     answer = exchange(sidecar, too_big + b"{", wait=3)
     assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in answer.lower()
 
@@ -205,8 +205,11 @@ def test_every_error_is_counted_by_status(sidecar: Sidecar) -> None:
     raw_post(sidecar, b"{")
     metrics = httpx.get(f"{sidecar.url}/metrics").text
     for status in ("400", "431"):
-        line = next(x for x in metrics.splitlines()
-                    if x.startswith(f'headroom_gateway_http_errors_total{{status="{status}"}}'))
+        line = next(
+            x
+            for x in metrics.splitlines()
+            if x.startswith(f'headroom_gateway_http_errors_total{{status="{status}"}}')
+        )
         assert float(line.split()[-1]) >= 1
     assert "headroom_gateway_requests_queued " in metrics
     assert "headroom_gateway_compressions_running " in metrics

@@ -45,9 +45,7 @@ def test_unchanged_messages_come_back_as_the_callers_own_text(kit: ServiceKit) -
 
 
 @pytest.mark.parametrize("outcome", ["bypassed", "failed_open"])
-def test_bypass_and_fail_open_answer_the_whole_input_as_sent(
-    engines: Any, outcome: str
-) -> None:
+def test_bypass_and_fail_open_answer_the_whole_input_as_sent(engines: Any, outcome: str) -> None:
     kit = ServiceKit(engines, deadline=1e-9)
     messages = tool_step()
     raw = raw_texts(messages)
