@@ -28,6 +28,8 @@ class TokenCounter:
             return int(tokenizer.count_messages([message]))
         except UnicodeEncodeError:  # a lone surrogate: count it as the U+FFFD it stands for
             return int(tokenizer.count_messages([_encodable(message)]))
+        except (TypeError, AttributeError, KeyError, ValueError):  # a shape it cannot read
+            return chars // 4 + 4
 
     def _tokenizer(self, model: str) -> Any:
         tokenizer = self._by_model.get(model)
