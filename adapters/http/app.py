@@ -16,6 +16,7 @@ from adapters.bootstrap import Services
 from adapters.http.api import api_router
 from adapters.http.errors import install_error_handlers
 from adapters.http.guards import BodyReadTimeout, HeaderLimit, LastResort
+from adapters.http.gzip_body import InflateBody
 from adapters.http.health import health_router
 from adapters.http.kompress_route import kompress_router
 from adapters.http.middleware import BodySizeLimit, InFlight
@@ -54,6 +55,7 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app, services.telemetry.http_error)
     app.add_middleware(InFlight, gauge=services.telemetry.in_flight)
     settings, count = services.settings, services.telemetry.http_error
+    app.add_middleware(InflateBody, max_bytes=settings.max_body_bytes, count=count)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, on_refuse=count)
     app.add_middleware(BodyReadTimeout, seconds=settings.body_read_timeout_seconds, count=count)
     app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes,

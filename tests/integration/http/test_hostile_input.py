@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -213,3 +215,26 @@ def test_every_error_is_counted_by_status(sidecar: Sidecar) -> None:
         assert float(line.split()[-1]) >= 1
     assert "headroom_gateway_requests_queued " in metrics
     assert "headroom_gateway_compressions_running " in metrics
+
+
+def test_gzip_and_deflate_bodies_are_inflated(sidecar: Sidecar) -> None:
+    turn = corpus.tool_turn_openai("c1", "Bash", corpus.app_log(400))
+    request = {"messages": [{"role": "user", "content": "x"}, *turn]}
+    raw = json.dumps(request).encode()
+    for encoding, packed in (("gzip", gzip.compress(raw)), ("deflate", zlib.compress(raw))):
+        response = raw_post(sidecar, packed, {"content-encoding": encoding})
+        assert response.status_code == 200, response.text
+        assert response.headers["x-headroom-outcome"] == "compressed"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "status"),
+    [("gzip", b"not gzip at all", 400), ("gzip", gzip.compress(b"{}")[:-6], 400),
+     ("gzip", gzip.compress(b" " * (3 * 2**20)), 413), ("br", b"{}", 415)],
+)  # fmt: skip
+def test_bad_or_oversized_encoded_bodies_are_clear_4xx(
+    sidecar: Sidecar, encoding: str, body: bytes, status: int
+) -> None:
+    response = raw_post(sidecar, body, {"content-encoding": encoding})
+    assert response.status_code == status
+    assert set(strict_json(response.content)["error"]) == {"type", "message"}
