@@ -163,6 +163,38 @@ def verbatim_sessions(sidecar: Sidecar, sessions: int = 400) -> dict[str, Any]:
     return result
 
 
+def render(results: dict[str, Any]) -> list[str]:
+    """The overload section of BENCHMARKS.md."""
+    from tests.bench.report import _table
+
+    if "skipped" in results:
+        return ["", "### Overload", f"not run: {results['skipped']}"]
+    out = ["", "### Overload: concurrency (~50k-token log output per request, 2 threads)"]
+    rows = [[r["payload"], str(r["concurrency"]), str(r["requests"]), f"{r['p50_ms']:.0f}",
+             f"{r['p99_ms']:.0f}", f"{r['throughput_rps']:.1f}",
+             ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items())), str(r["shed"]),
+             str(r["errors_5xx"]), f"{r['rss_mb']:.0f}"]
+            for r in results["concurrency"].values()]  # fmt: skip
+    out.append(_table(["payload", "concurrency", "requests", "p50 ms", "p99 ms", "req/s",
+                       "outcomes", "shed", "5xx", "RSS MB"], rows))  # fmt: skip
+    s = results["starvation"]
+    v = results["verbatim_sessions"]
+    out += ["", "### Overload: starvation and memory", _table(["measure", "value"], [
+        ["big requests in flight", f"2 x {s['big_request_mb']} MB tool output, resent "
+                                   f"back to back ({s['big_requests']} answered, p50 "
+                                   f"{s['big_p50_ms']:.0f} ms, {s['big_outcomes']})"],
+        ["small requests meanwhile (~4k-token log)", f"{s['small_requests']}, outcomes "
+                                                     f"{s['small_outcomes']}"],
+        ["small request p50 / p95", f"{s['small_p50_ms']:.0f} ms / {s['small_p95_ms']:.0f} ms"],
+        ["peak RSS during starvation", f"{s['peak_rss_mb']:.0f} MB"],
+        ["5xx during starvation", str(s["errors_5xx"])],
+        [f"RSS after {v['sessions']} sessions with a 1 MB verbatim Read each",
+         f"{v['rss_after_mb']:.0f} MB (from {v['rss_before_mb']:.0f} MB; peak "
+         f"{v['peak_rss_mb']:.0f} MB)"],
+    ])]  # fmt: skip
+    return out
+
+
 def run() -> dict[str, Any]:
     apply_offline_environment()
     results: dict[str, Any] = {}
