@@ -133,9 +133,9 @@ class CompressionService:
         self._originals = originals
         self._telemetry = telemetry
         self._executor = executor or ThreadPoolExecutor(2, thread_name_prefix="compress")
-        self.admission = admission or Admission(slots=2, max_wait_seconds=1.0, max_waiting=64)
+        self.admission = admission or Admission(slots=2, max_wait_seconds=0.5, max_waiting=64)
         self._limits = limits
-        self._tokens = tokens or TokenCounter()
+        self._tokens = tokens or TokenCounter(exact_max_chars=limits.max_block_chars)
         self.ready = False
 
     def warm(self) -> None:

@@ -115,6 +115,14 @@ def test_deep_nesting_is_a_clear_400(sidecar: Sidecar, where: str) -> None:
     assert "nests deeper" in response.json()["error"]["message"]
 
 
+def test_deeply_nested_tool_call_arguments_are_a_clear_400(sidecar: Sidecar) -> None:
+    arguments = "[" * 100_000 + "]" * 100_000
+    call = {"provider": "openai", "tool_call": {"id": "c", "function": {
+        "name": "headroom_retrieve", "arguments": arguments}}}  # fmt: skip
+    response = raw_post(sidecar, json.dumps(call).encode(), path="/v1/retrieve/tool_call")
+    assert response.status_code == 400 and "arguments" in response.json()["error"]["message"]
+
+
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
 def test_non_finite_numbers_are_refused_not_echoed(sidecar: Sidecar, literal: bytes) -> None:
     body = b'{"messages":[{"role":"user","content":"x","n":' + literal + b"}]}"
