@@ -62,6 +62,22 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16 * 2**20, gt=0)
     deadline_seconds: float = Field(10.0, gt=0)
     compression_threads: int = Field(2, ge=1, le=64)
+    session_max_bytes: int = Field(
+        64 * 2**20, gt=0, description="memory session store cap (fits the sidecar's request)"
+    )
+    queue_wait_seconds: float = Field(
+        0.5, ge=0, description="longest wait for a compression slot before answering uncompressed"
+    )
+    max_queued: int = Field(64, ge=0, description="requests waiting for a slot beyond: shed")
+    max_block_chars: int = Field(
+        2_000_000, gt=0, description="larger text blocks pass through (bounded engine cost)"
+    )
+    body_read_timeout_seconds: float = Field(
+        10.0, gt=0, description="408 when the body stalls this long"
+    )
+    max_header_bytes: int = Field(32 * 2**10, gt=0, description="431 above this")
+    max_headers: int = Field(100, gt=0, description="431 above this many header fields")
+    sweep_interval_seconds: float = Field(60.0, gt=0, description="expired-state sweep period")
 
     kompress: KompressMode = "off"
     kompress_model_dir: Path | None = None

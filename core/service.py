@@ -18,11 +18,12 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from core import ccr, replay
+from core import ccr, replay, verbatim
+from core.admission import Abandoned, Admission, Budget, Shed
 from core.engines import HeadroomEngines
 from core.errors import InvalidRequest
 from core.messages import Message, blocks_of, detect_format, tool_names_by_call_id
@@ -50,6 +51,8 @@ class CompressRequest:
     tenant: str = "default"
     session_id: str | None = None
     bypass: bool = False
+    #: Each message's exact JSON text as received, answered for messages left unchanged.
+    raw_messages: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -107,6 +110,8 @@ class Limits:
     deadline_seconds: float = 10.0
     session_ttl_seconds: int = 7200
     ccr_ttl_seconds: int = 3600
+    #: Larger text blocks are never given to an engine (their cost would outlive the deadline).
+    max_block_chars: int = 2_000_000
 
 
 class CompressionService:
@@ -121,14 +126,16 @@ class CompressionService:
         executor: Executor | None = None,
         limits: Limits = Limits(),
         tokens: TokenCounter | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self._engines = engines
         self._sessions = sessions
         self._originals = originals
         self._telemetry = telemetry
-        self._executor = executor
+        self._executor = executor or ThreadPoolExecutor(2, thread_name_prefix="compress")
+        self.admission = admission or Admission(slots=2, max_wait_seconds=0.5, max_waiting=64)
         self._limits = limits
-        self._tokens = tokens or TokenCounter()
+        self._tokens = tokens or TokenCounter(exact_max_chars=limits.max_block_chars)
         self.ready = False
 
     def warm(self) -> None:
@@ -148,8 +155,11 @@ class CompressionService:
             )
         except InvalidRequest:
             raise
+        except Shed:  # overloaded: answering late would help nobody
+            return self._passthrough(request, started, "shed")
         except Exception as error:  # fail-open: the request must go through regardless
-            reason = "deadline" if isinstance(error, TimeoutError) else type(error).__name__
+            late = isinstance(error, TimeoutError | Abandoned)
+            reason = "deadline" if late else type(error).__name__
             log.warning("compression failed open (%s)", reason)
             return self._passthrough(request, started, "failed_open", failure=reason)
 
@@ -167,21 +177,30 @@ class CompressionService:
         scope = replay.scope_of(request.tenant, request.session_id, mode)
         keys = replay.chain_keys(scope, digests)
         entries, report.session_store_ok = await self._lookup(keys)
-        replayed = _prefix_length(entries)
+        replayed = replay.usable_prefix(entries, digests, request.options)
 
         engine_started = time.perf_counter()
-        drafts = await self._offload(self._draft_tail, request, replayed)
+        budget = Budget(self._limits.deadline_seconds - (time.perf_counter() - started))
+        drafts: list[_Draft] = []
+        if replayed < len(messages):  # only new work queues for a slot; replay never waits
+            drafts = await self.admission.run(
+                self._executor, budget.remaining(), self._draft_tail, request, replayed, budget
+            )
         report.engine_seconds = time.perf_counter() - engine_started
 
         if request.options.ccr:
             report.original_store_ok = await self._store_originals(request, drafts)
 
-        new_entries = [self._entry(d, digests[replayed + i]) for i, d in enumerate(drafts)]
+        variant = replay.variant(request.options)
+        new_entries = [self._entry(d, digests[replayed + i], variant) for i, d in enumerate(drafts)]
         known = [e for e in entries[:replayed] if e is not None]
         if report.session_store_ok:
             report.session_store_ok = await self._record(scope, keys, known, new_entries)
 
         response = _respond(known + new_entries, [d.labels for d in drafts], replayed)
+        response.messages_json = verbatim.texts(
+            known + new_entries, digests, messages, request.raw_messages
+        )
         report.outcome = (
             "compressed" if response.tokens_after < response.tokens_before else "passthrough"
         )
@@ -203,20 +222,22 @@ class CompressionService:
             return [None] * len(keys), False
         return [replay.Entry.decode(value) if value else None for value in raw], True
 
-    def _draft_tail(self, request: CompressRequest, start: int) -> list[_Draft]:
-        """Compress messages from `start` on; runs on the executor (CPU-bound)."""
+    def _draft_tail(self, request: CompressRequest, start: int, budget: Budget) -> list[_Draft]:
+        """Compress messages from `start` on; runs on the executor (CPU-bound) and stops,
+        raising Abandoned, once the request's budget is spent."""
         messages, options = request.messages, request.options
         tool_names = tool_names_by_call_id(messages)
         frozen_until = max(options.frozen_message_count, start)
         protected_from = len(messages) - options.protect_recent
         drafts = []
         for index in range(start, len(messages)):
+            budget.check()
             message = messages[index]
             before = self._tokens.count_message(request.model, message)
             if index < frozen_until or index >= protected_from:
                 drafts.append(_Draft(message, before, before, {}, None, []))
                 continue
-            drafts.append(self._draft(request, index, message, tool_names, before))
+            drafts.append(self._draft(request, index, message, tool_names, before, budget))
         return drafts
 
     def _draft(
@@ -226,6 +247,7 @@ class CompressionService:
         message: Message,
         tool_names: dict[str, str],
         tokens_before: int,
+        budget: Budget,
     ) -> _Draft:
         options = request.options
         primary: dict[tuple[str | int, ...], str] = {}
@@ -236,6 +258,9 @@ class CompressionService:
             action = decide(block, options)
             if action is Action.KEEP:
                 continue
+            if not verbatim.compressible(block.text, self._limits.max_block_chars):
+                continue  # too big to finish in time, or unreadable: kept as sent
+            budget.check()
             result = self._engines.compress(
                 block.text,
                 lossless_only=action is Action.LOSSLESS,
@@ -282,9 +307,10 @@ class CompressionService:
             draft.originals = {}
         return False
 
-    def _entry(self, draft: _Draft, input_digest: bytes) -> replay.Entry:
-        text = replay.wire(draft.message)
+    def _entry(self, draft: _Draft, input_digest: bytes, variant: str) -> replay.Entry:
         unchanged = draft.tokens_after >= draft.tokens_before and not draft.labels
+        # An unchanged message is answered from the request's own text: storing it is waste.
+        text = "" if unchanged else replay.wire(draft.message)
         output_digest = input_digest if unchanged else replay.digest(draft.message)
         return replay.Entry(
             message_json=text,
@@ -293,6 +319,7 @@ class CompressionService:
             tokens_after=draft.tokens_after,  # every draft path keeps after <= before
             ccr_hashes=tuple(ccr.hashes_in(text)) if draft.originals else (),
             labels=tuple(draft.labels),
+            variant=variant,
         )
 
     async def _record(
@@ -334,14 +361,8 @@ class CompressionService:
                 failure=failure,
             )
         )
-        return CompressResponse([replay.wire(m) for m in request.messages], outcome=outcome)
-
-
-def _prefix_length(entries: list[replay.Entry | None]) -> int:
-    for i, entry in enumerate(entries):
-        if entry is None:
-            return i
-    return len(entries)
+        texts = verbatim.passthrough(request.messages, request.raw_messages)
+        return CompressResponse(texts, outcome=outcome)
 
 
 def _respond(

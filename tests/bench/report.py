@@ -74,6 +74,10 @@ def render(results: dict[str, Any]) -> str:
         if name in results:
             out += ["", f"### {name}", _table(["measure", "value"],
                     [[k, _fmt(v)] for k, v in _flat(results[name]).items()])]  # fmt: skip
+    if "overload" in results:
+        from tests.bench.overload import render as render_overload
+
+        out += render_overload(results["overload"])
     return "\n".join(out) + "\n"
 
 

@@ -239,6 +239,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=40)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results")
     parser.add_argument("--skip-targets", action="store_true", help="sidecar only")
+    parser.add_argument("--skip-overload", action="store_true", help="no overload section")
     args = parser.parse_args()
     apply_offline_environment()
     raw_compress(request_for("json", 10_000, "openai", 1), "gpt-4o")  # import + warm raw side
@@ -274,6 +275,11 @@ def main() -> None:
         results["replicas"] = optional("replicas", targets.replicas)
         results["lambda"] = optional("lambda", targets.lambda_function)
         results["kompress"] = optional("kompress", targets.kompress)
+
+    if not args.skip_overload:
+        from tests.bench import overload
+
+        results["overload"] = optional("overload", overload.run)
 
     args.out.mkdir(exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
