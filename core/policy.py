@@ -32,9 +32,9 @@ _ERROR_START = re.compile(
     r"^\s*(error\b|fatal:|traceback \(most recent call last\)|exception\b|\w+error:|panic:)",
     re.IGNORECASE,
 )
-#: Results flagged `is_error` always stay verbatim. Unflagged output that merely looks like an
-#: error stays verbatim up to this size; beyond it, it is a log that happens to open with an
-#: error, and the log engine keeps every error line anyway.
+#: Error output (flagged `is_error`, or opening like an error) stays verbatim up to this size.
+#: Beyond it, it is most often a failing test run or build (Claude Code flags every non-zero
+#: exit), and only its no-signal lines may go: see `Action.ERROR`.
 ERROR_VERBATIM_MAX_CHARS = 8000
 MIN_BLOCK_CHARS = 500
 
@@ -43,6 +43,8 @@ class Action(Enum):
     KEEP = "keep"
     LOSSLESS = "lossless"
     COMPRESS = "compress"
+    #: Error output: every error, failure, traceback and warning line stays, plus head and tail.
+    ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,10 @@ def decide(block: Block, options: CompressOptions) -> Action:
     if block.kind == "tool_result":
         if block.tool_name in VERBATIM_TOOLS:
             return Action.KEEP
-        if block.is_error or (
-            looks_like_error(block.text) and len(block.text) <= ERROR_VERBATIM_MAX_CHARS
-        ):
-            return Action.KEEP
+        if block.is_error or looks_like_error(block.text):
+            if len(block.text) <= ERROR_VERBATIM_MAX_CHARS:
+                return Action.KEEP
+            return Action.LOSSLESS if block.tool_name in LOSSLESS_TOOLS else Action.ERROR
     elif block.role != "user" or not options.compress_user_messages:
         return Action.KEEP
     if len(block.text) < MIN_BLOCK_CHARS:

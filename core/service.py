@@ -236,12 +236,14 @@ class CompressionService:
             action = decide(block, options)
             if action is Action.KEEP:
                 continue
+            error = action is Action.ERROR
             result = self._engines.compress(
                 block.text,
                 lossless_only=action is Action.LOSSLESS,
                 target_ratio=options.target_ratio,
+                error=error,
             )
-            lossy = result.lossy if lossy_allowed(result.kind, options) else None
+            lossy = result.lossy if error or lossy_allowed(result.kind, options) else None
             chosen = lossy or result.lossless
             if chosen is None:
                 continue
