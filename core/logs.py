@@ -20,7 +20,7 @@ from dataclasses import dataclass
 #: A line matching this is never dropped, whatever else it looks like.
 SIGNAL = re.compile(
     r"error|fail|fatal|panic|warn|exception|traceback|assert|critical|abort|denied|refused|"
-    r"timed? ?out|crash|killed|\boom|segfault|unhandled|not ready|unhealthy|backoff|"
+    r"timed? out|crash|killed|\boom|segfault|unhandled|not ready|unhealthy|backoff|"
     r"\bE\s{2,}|^E\s|^>\s|\.\w+:\d+|line \d+|^\s*at \S+\(|^\s*File \"|^-{4,} |^={3,}|^_{3,}|"
     r"\b\d+ (passed|failed|errors?)\b|test result:|^FAILED|^ERROR",
     re.IGNORECASE,

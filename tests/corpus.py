@@ -306,26 +306,53 @@ def tool_turn_anthropic(call_id: str, tool: str, output: str) -> list[dict[str, 
     ]
 
 
-def agent_session(turns: int, fmt: str = "openai", seed: int = 11) -> list[list[dict[str, Any]]]:
+#: Kinds whose generated output reports a failure: a non-zero exit, so Claude Code flags
+#: the result `is_error: true`.
+FAILING = frozenset({"build_log", "pytest", "cargo"})
+_CODING_SIZES = {
+    "json": 40, "build_log": 400, "pytest": 300, "cargo": 300, "app_log": 300,
+    "grep": 120, "diff": 12, "read": 200, "prose": 8, "html": 20,
+}  # fmt: skip
+#: A devops session: cluster state, service logs, CI builds, config reads; no prose.
+_DEVOPS_SIZES = {
+    "json": 60, "app_log": 500, "build_log": 500, "read": 120, "grep": 80, "diff": 6,
+}  # fmt: skip
+
+
+def agent_session(
+    turns: int,
+    fmt: str = "openai",
+    seed: int = 11,
+    flag_errors: bool = False,
+    sizes: dict[str, int] | None = None,
+) -> list[list[dict[str, Any]]]:
     """A coding/devops session as it grows: element t is the full history sent at turn t.
 
     Each turn appends one tool step with a realistic mix of output kinds and sizes, the
-    way Claude Code or Codex resend their whole history every turn.
+    way Claude Code or Codex resend their whole history every turn. With `flag_errors`,
+    failing logs carry `is_error: true` (Anthropic format), as Claude Code sends them.
     """
     rng = _rng(seed)
     step = tool_turn_openai if fmt == "openai" else tool_turn_anthropic
-    sizes = {
-        "json": 40, "build_log": 400, "pytest": 300, "cargo": 300, "app_log": 300,
-        "grep": 120, "diff": 12, "read": 200, "prose": 8, "html": 20,
-    }  # fmt: skip
+    sizes = sizes or _CODING_SIZES
     history: list[dict[str, Any]] = []
     if fmt == "openai":
         history.append({"role": "system", "content": "You are a coding agent. Be precise."})
     history.append({"role": "user", "content": "The gateway tests fail on main; find out why."})
     snapshots = []
     for t in range(turns):
-        kind = rng.choice(list(CONTENT))
+        kind = rng.choice(list(sizes))
         output = CONTENT[kind](max(1, int(sizes[kind] * rng.uniform(0.5, 1.5))))
-        history = history + step(f"call_{seed}_{t:03d}", TOOL_FOR[kind], output)
+        new = step(f"call_{seed}_{t:03d}", TOOL_FOR[kind], output)
+        if flag_errors and fmt == "anthropic" and kind in FAILING:
+            new[-1]["content"][0]["is_error"] = True
+        history = history + new
         snapshots.append([dict(m) for m in history])
     return snapshots
+
+
+def devops_session(
+    turns: int, fmt: str = "openai", seed: int = 12, flag_errors: bool = False
+) -> list[list[dict[str, Any]]]:
+    """A devops session (kubectl, service logs, CI builds, config reads), as it grows."""
+    return agent_session(turns, fmt, seed, flag_errors, _DEVOPS_SIZES)
