@@ -84,6 +84,8 @@ def bootstrap(
             deadline_seconds=settings.deadline_seconds,
             session_ttl_seconds=settings.session_ttl_seconds,
             ccr_ttl_seconds=settings.ccr_ttl_seconds,
+            cache_ttl_seconds=settings.cache_ttl_seconds,
+            cold_compaction=settings.cold_compaction,
         ),
     )
     return Services(settings, service, sessions, originals, telemetry, executor, engines, closers)

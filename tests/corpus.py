@@ -271,7 +271,9 @@ TOOL_FOR = {
 }
 
 
-def tool_turn_openai(call_id: str, tool: str, output: str) -> list[dict[str, Any]]:
+def tool_turn_openai(
+    call_id: str, tool: str, output: str, args: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """One agent step in OpenAI Chat Completions shape: assistant call, tool result."""
     return [
         {
@@ -281,7 +283,10 @@ def tool_turn_openai(call_id: str, tool: str, output: str) -> list[dict[str, Any
                 {
                     "id": call_id,
                     "type": "function",
-                    "function": {"name": tool, "arguments": json.dumps({"cmd": call_id})},
+                    "function": {
+                        "name": tool,
+                        "arguments": json.dumps(args or {"cmd": call_id}),
+                    },
                 }
             ],
         },
@@ -289,14 +294,17 @@ def tool_turn_openai(call_id: str, tool: str, output: str) -> list[dict[str, Any
     ]
 
 
-def tool_turn_anthropic(call_id: str, tool: str, output: str) -> list[dict[str, Any]]:
+def tool_turn_anthropic(
+    call_id: str, tool: str, output: str, args: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """One agent step in Anthropic Messages shape: tool_use block, tool_result block."""
     return [
         {
             "role": "assistant",
             "content": [
                 {"type": "text", "text": f"Running {tool}."},
-                {"type": "tool_use", "id": call_id, "name": tool, "input": {"cmd": call_id}},
+                {"type": "tool_use", "id": call_id, "name": tool,
+                 "input": args or {"cmd": call_id}},  # fmt: skip
             ],
         },
         {
@@ -356,3 +364,41 @@ def devops_session(
 ) -> list[list[dict[str, Any]]]:
     """A devops session (kubectl, service logs, CI builds, config reads), as it grows."""
     return agent_session(turns, fmt, seed, flag_errors, _DEVOPS_SIZES)
+
+
+def idle_session(
+    turns: int, fmt: str = "openai", seed: int = 13
+) -> list[tuple[float, list[dict[str, Any]]]]:
+    """A coding session with coffee breaks: (seconds since the previous turn, full history).
+
+    The agent reads a handful of files, edits them, reads them again and reruns the same
+    test and kubectl commands, so old Reads and outputs go stale; every ~10 turns the user
+    is away for 10-30 minutes, long enough for the provider's 5-minute cache to expire.
+    """
+    rng = _rng(seed)
+    step = tool_turn_openai if fmt == "openai" else tool_turn_anthropic
+    files = [f"src/{m}/{w}.py" for m, w in zip(_MODULES[:6], _WORDS[:6], strict=True)]
+    history: list[dict[str, Any]] = [{"role": "user", "content": "Fix the failing gateway tests."}]
+    timeline = []
+    for t in range(turns):
+        call = f"call_{seed}_{t:03d}"
+        roll = rng.random()
+        path = rng.choice(files)
+        if roll < 0.4:
+            new = step(call, "Read", file_read(rng.randint(120, 300), seed=files.index(path)),
+                       {"file_path": path})  # fmt: skip
+        elif roll < 0.6:
+            new = step(call, "Edit", f"The file {path} has been updated.",
+                       {"file_path": path, "old_string": "a", "new_string": f"b{t}"})  # fmt: skip
+        elif roll < 0.8:
+            new = step(call, "Bash", pytest_verbose(300, seed=seed + t),
+                       {"command": "pytest -v tests/"})  # fmt: skip
+            if fmt == "anthropic":
+                new[-1]["content"][0]["is_error"] = True
+        else:
+            new = step(call, "Bash", kubectl_pods_json(40, seed=seed + t),
+                       {"command": "kubectl get pods -A -o json"})  # fmt: skip
+        history = history + new
+        gap = rng.uniform(600, 1800) if t and t % 10 == 0 else rng.uniform(15, 90)
+        timeline.append((gap, [dict(m) for m in history]))
+    return timeline
