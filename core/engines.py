@@ -34,7 +34,7 @@ _MIN_GAIN = 0.05
 #: Lines kept verbatim at each end of a log: the command's banner and its final summary.
 LOG_EDGE_LINES = 5
 #: The same for error output, where the first and last lines are most often the diagnosis.
-ERROR_EDGE_LINES = 20
+ERROR_EDGE_LINES = 10
 
 
 @dataclass(frozen=True)

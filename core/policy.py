@@ -19,7 +19,8 @@ VERBATIM_TOOLS = frozenset(
     {"Read", "Write", "Edit", "MultiEdit", "NotebookEdit", "NotebookRead", "view", "read_file",
      "str_replace_based_edit_tool", "headroom_retrieve", "caveman_retrieve"}
 )  # fmt: skip
-#: Tools whose output is kept recoverable in full: only lossless folds apply.
+#: Tools whose output is kept recoverable in full: only lossless folds apply, except in ccr
+#: mode, where a marker and the stored original keep it recoverable in full anyway.
 LOSSLESS_TOOLS = frozenset({"Glob", "Grep", "LS", "WebSearch", "WebFetch"})
 
 _MODES = {
@@ -91,12 +92,14 @@ def decide(block: Block, options: CompressOptions) -> Action:
         if block.is_error or looks_like_error(block.text):
             if len(block.text) <= ERROR_VERBATIM_MAX_CHARS:
                 return Action.KEEP
-            return Action.LOSSLESS if block.tool_name in LOSSLESS_TOOLS else Action.ERROR
+            lossless = block.tool_name in LOSSLESS_TOOLS and not options.ccr
+            return Action.LOSSLESS if lossless else Action.ERROR
     elif block.role != "user" or not options.compress_user_messages:
         return Action.KEEP
     if len(block.text) < MIN_BLOCK_CHARS:
         return Action.KEEP
-    return Action.LOSSLESS if block.tool_name in LOSSLESS_TOOLS else Action.COMPRESS
+    lossless = block.tool_name in LOSSLESS_TOOLS and not options.ccr
+    return Action.LOSSLESS if lossless else Action.COMPRESS
 
 
 #: Kinds whose lossy form drops whole records the agent may be looking for (grep hits): only

@@ -23,7 +23,7 @@ import httpx
 
 from adapters.offline import apply_offline_environment
 from tests import corpus
-from tests.bench.report import render
+from tests.bench.report import render, render_fidelity
 from tests.processes import REPO, Sidecar
 
 SIZES = (10_000, 50_000, 150_000)
@@ -268,6 +268,10 @@ def main() -> None:
         assert sidecar.process is not None
         results["startup"]["peak_rss_mb"] = peak_rss_bytes(sidecar.process.pid) / 2**20
 
+    from tests.bench import fidelity
+
+    results["fidelity"] = fidelity.run(args.turns)  # core in process: facts, flagged, cold
+
     if not args.skip_targets:
         from tests.bench import targets
 
@@ -277,7 +281,9 @@ def main() -> None:
 
     args.out.mkdir(exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    (args.out / "BENCHMARKS.md").write_text(render(results))
+    (args.out / "BENCHMARKS.md").write_text(
+        render(results) + "\n" + render_fidelity(results | results["fidelity"])
+    )
     print(f"wrote {args.out / 'results.json'} and {args.out / 'BENCHMARKS.md'}")
 
 
