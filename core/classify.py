@@ -20,7 +20,8 @@ _LOG_LINE = re.compile(
     r"PASSED|FAILED|ERROR|SKIPPED|XFAIL|\.\.\. (ok|FAILED|ignored)|^\s*Compiling |^\s*Running |"
     r"\b(INFO|DEBUG|WARN|WARNING|TRACE|FATAL)\b|^\s*\[\s*\d+|^\d{4}-\d\d-\d\d[T ]\d\d:\d\d|"
     r"^(warning|error)(\[\w+\])?:|^> Task |^npm (ERR|WARN)|^\s*at [\w$.]+\(|^test result:|"
-    r"^\s*(CC|CXX|LD|AR|AS)\s{2,}\S|:\d+(:\d+)?: (warning|error|note|fatal error):|^make(\[\d+\])?: "
+    r"^\s*(CC|CXX|LD|AR|AS)\s{2,}\S|:\d+(:\d+)?: (warning|error|note|fatal error):|"
+    r"^make(\[\d+\])?: "
 )
 _HTML_TAG = re.compile(r"<(html|head|body|div|p|a|span|script|style|section|nav|table)\b", re.I)
 

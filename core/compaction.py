@@ -91,8 +91,10 @@ def stale_results(messages: list[Message]) -> list[Stale]:
                         f"{why} later in this conversation; see the later call]")  # fmt: skip
                 found.append(Stale(index, call_id, "compact:stale_read", note))
         elif not _is_edit(name, args) and any(c[2] == name and c[3] == args for c in later):
-            note = (f"[headroom: the output of an earlier {name} call was omitted here: the "
-                    "same call with the same arguments was run again later; see its output]")
+            note = (
+                f"[headroom: the output of an earlier {name} call was omitted here: the "
+                "same call with the same arguments was run again later; see its output]"
+            )
             found.append(Stale(index, call_id, "compact:superseded", note))
     return found
 

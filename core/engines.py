@@ -68,9 +68,7 @@ class HeadroomEngines:
         self._text_compressor = text_compressor
         self._lock = threading.Lock()
         self._built: dict[str, Any] = {}
-        self._cache: OrderedDict[tuple[bytes, bool, float | None, bool], Compressed] = (
-            OrderedDict()
-        )
+        self._cache: OrderedDict[tuple[bytes, bool, float | None, bool], Compressed] = OrderedDict()
         self._cache_chars = cache_chars
         self._cached_chars = 0
 
@@ -117,8 +115,12 @@ class HeadroomEngines:
         lossless = _smaller(text, self._lossless(kind, text))
         if lossless_only:
             lossy = None
-        elif error:
-            lossy = _smaller(text, _signal_lines(text, ERROR_EDGE_LINES, "error:signal"))
+        elif error:  # error JSON is only folded losslessly: no line of it is noise
+            lossy = (
+                None
+                if kind == "json"
+                else _smaller(text, _signal_lines(text, ERROR_EDGE_LINES, "error:signal"))
+            )
         else:
             lossy = _smaller(text, self._lossy(kind, text, target_ratio))
         if lossy is not None and lossless is not None and len(lossless.text) <= len(lossy.text):

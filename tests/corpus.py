@@ -303,8 +303,12 @@ def tool_turn_anthropic(
             "role": "assistant",
             "content": [
                 {"type": "text", "text": f"Running {tool}."},
-                {"type": "tool_use", "id": call_id, "name": tool,
-                 "input": args or {"cmd": call_id}},  # fmt: skip
+                {
+                    "type": "tool_use",
+                    "id": call_id,
+                    "name": tool,
+                    "input": args or {"cmd": call_id},
+                },  # fmt: skip
             ],
         },
         {

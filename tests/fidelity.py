@@ -149,7 +149,7 @@ def real_pytest(workdir: Path) -> Item:
 _C_CLEAN = "int f{n}(int x) {{ return x * {n} + 1; }}\n"
 _C_WARN = (
     "#include <stdio.h>\nint g{n}(int x) {{\n  int unused{n} = x;\n  unsigned u = 1;\n"
-    "  if (x < u) printf(\"%d\\n\", x);\n  return x;\n}}\n"
+    '  if (x < u) printf("%d\\n", x);\n  return x;\n}}\n'
 )
 _C_ERROR = "int h{n}(int x) {{\n  return x + missing_symbol_{n};\n}}\n"
 _MAKEFILE = """\

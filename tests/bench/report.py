@@ -131,11 +131,15 @@ def render_fidelity(results: dict[str, Any]) -> str:
           f"{r['prefix_stability']:.1%}", f"{r['bill']:.3f}", f"{r['turn_p50_ms']:.1f}"]
          for r in results["sessions"]],
     ))  # fmt: skip
-    out += ["", "### Cache-cold compaction: 40-turn session with idle gaps",
-            "Reads of files edited or read again later, and reruns of the same command; a",
-            "10-30 min break every 10 turns. Bill as above, except that the cached prefix",
-            "expires after 5 idle minutes (a cold turn pays 1.25x for everything). Prefix",
-            "stability is measured over warm turns (a cold turn may rewrite on purpose).", ""]
+    out += [
+        "",
+        "### Cache-cold compaction: 40-turn session with idle gaps",
+        "Reads of files edited or read again later, and reruns of the same command; a",
+        "10-30 min break every 10 turns. Bill as above, except that the cached prefix",
+        "expires after 5 idle minutes (a cold turn pays 1.25x for everything). Prefix",
+        "stability is measured over warm turns (a cold turn may rewrite on purpose).",
+        "",
+    ]
     out.append(_table(
         ["format", "mode", "cold compaction", "cold turns", "saved (last turn)",
          "warm-turn prefix kept", "bill"],

@@ -54,8 +54,14 @@ def test_a_read_again_is_stale_and_a_view_is_not_an_edit() -> None:
 
 def test_cache_lifetime_follows_the_callers_ttl() -> None:
     plain = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
-    hour = [{"role": "user", "content": [
-        {"type": "text", "text": "hi", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}]
+    hour = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "hi", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+            ],
+        }
+    ]
     assert cache_lifetime(plain, 300) == 300
     assert cache_lifetime(hour, 300) == 3600
     assert anchor_index([{"role": "system", "content": "s"}, {"role": "user"}]) == 1
@@ -160,8 +166,12 @@ def test_no_compaction_unless_cold_enabled_and_unfrozen(
 def test_one_hour_cache_control_keeps_the_session_warm(engines: HeadroomEngines) -> None:
     core = Clocked(engines)
     history = coding_history("anthropic")
-    history[0] = {"role": "user", "content": [
-        {"type": "text", "text": "fix it", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}
+    history[0] = {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "fix it", "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+        ],
+    }
     first = core.send(history, after=0)
     assert core.send(history, after=1800).messages_json == first.messages_json
     assert core.send(history, after=3601).messages_json != first.messages_json

@@ -62,7 +62,11 @@ def test_repeats_collapse_and_short_runs_stay() -> None:
     filtered = filter_lines(text, head=1, tail=1)
     assert filtered is not None
     assert filtered.text.splitlines()[:4] == [
-        "start", "same line again", "[headroom: 29 repeated lines omitted]", "WARN low"]
+        "start",
+        "same line again",
+        "[headroom: 29 repeated lines omitted]",
+        "WARN low",
+    ]
     assert "x INFO y" in filtered.text  # one short line: a note would cost more
 
 
