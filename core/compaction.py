@@ -48,8 +48,10 @@ class LastSeen:
 
     @classmethod
     def decode(cls, raw: bytes | None) -> LastSeen | None:
+        if not raw:
+            return None
         try:
-            at, lifetime = json.loads(raw) if raw else (None, None)
+            at, lifetime = json.loads(raw)
             return cls(float(at), int(lifetime))
         except (TypeError, ValueError):
             return None
