@@ -5,7 +5,10 @@ tool output always becomes the same bytes: in any process, on any replica, on an
 That determinism is what lets a session lost from the store be rebuilt without busting the
 provider's prompt cache. Every engine offers a lossless form (always safe to emit) and,
 where it can do better, a lossy form (emitted marker-free by default, or with a CCR marker
-once its original is stored).
+once its original is stored). Lossy forms drop only records that carry no signal (passing
+tests, progress and INFO lines, healthy array items, diff context), and say what they dropped:
+logs and error output go through core.logs, diffs through core.diffs, and a sampled JSON array
+is used only when core.arrays finds every anomalous item in it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """What may be compressed, and how hard: per-request options and the per-block decision.
 
-The defaults protect what an agent must see exactly: user and system text, error output,
-and the output of tools whose bytes the agent edits against (Read, Write, Edit, ...).
+The defaults protect what an agent must see exactly: user and system text, small error
+output, and the output of tools whose bytes the agent edits against (Read, Write, Edit, ...).
+Large error output loses only its no-signal lines (`Action.ERROR`).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,3 +183,13 @@ def test_a_session_never_seen_is_not_compacted(engines: HeadroomEngines) -> None
     response = core.send(coding_history("openai"), after=0)
     assert not any(t.startswith("compact:") for t in response.transforms_applied)
     assert json.loads(response.messages_json[2])["content"] == corpus.file_read(200)
+
+
+def test_settings_reach_the_core(tmp_path: Path) -> None:
+    from adapters.bootstrap import bootstrap
+    from adapters.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, cache_ttl_seconds=600, cold_compaction=False)
+    limits = bootstrap(settings).service._limits
+    assert (limits.cache_ttl_seconds, limits.cold_compaction) == (600, False)
+    assert Settings(data_dir=tmp_path).cache_ttl_seconds == 300
