@@ -17,16 +17,33 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-#: A line matching this is never dropped, whatever else it looks like.
-SIGNAL = re.compile(
+#: Words that make a line signal, matched on the lowercased line. Plain literals first, so
+#: the regex engine can skip ahead by their first characters: this runs on every log line.
+_SIGNAL_WORDS = re.compile(
     r"error|fail|fatal|panic|warn|exception|traceback|assert|critical|abort|denied|refused|"
-    r"timed? out|crash|killed|\boom|segfault|unhandled|not ready|unhealthy|backoff|"
-    r"\bE\s{2,}|^E\s|^>\s|\.\w+:\d+|line \d+|^\s*at \S+\(|^\s*File \"|^-{4,} |^={3,}|^_{3,}|"
-    r"\b\d+ (passed|failed|errors?)\b|test result:|^FAILED|^ERROR",
-    re.IGNORECASE,
+    r"timed? out|crash|killed|oom|segfault|unhandled|not ready|unhealthy|backoff|"
+    r"line \d|test result:"
 )
+#: Line openings that carry signal: pytest's `E ` and `> ` lines, stack frames, section rules.
+_SIGNAL_START = re.compile(r"E\s|>\s|\s*at \S+\(|\s*File \"|-{4,} |={3,}|_{3,}")
+_LOCATION = re.compile(r"\.[A-Za-z_]\w*:\d")  # file.py:42
+_PASSED_COUNT = re.compile(r"\d passed")
+
+
+def has_signal(line: str) -> bool:
+    """True for a line that must never be dropped: it reports a problem, a location or a
+    summary."""
+    low = line.lower()
+    return bool(
+        _SIGNAL_WORDS.search(low)
+        or _SIGNAL_START.match(line)
+        or (":" in line and _LOCATION.search(line))
+        or ("passed" in low and _PASSED_COUNT.search(low))
+    )
+
+
 #: Whole-line shapes of a passing or skipped test (pytest -v, unittest, cargo, go, jest): these
-#: win over SIGNAL, whose words often appear in test names (`test_decode_error PASSED`).
+#: win over the signal words, which often appear in test names (`test_decode_error PASSED`).
 _PASSING = re.compile(
     r"^\S+::\S+ (?:PASSED|XFAIL)(?:\s+\[\s*\d+%\])?\s*$|^test \S+ \.\.\. ok\s*$|"
     r"^\w\S* \(\S+\) \.\.\. ok\s*$|^\s*(?:✓|✔|√) [^\n]*$|^--- PASS: \S+ \([\d.]+s\)\s*$|"
@@ -67,7 +84,7 @@ def noise_kind(line: str) -> str | None:
         return "passing"
     if _SKIPPED.search(line):
         return "skipped"
-    if SIGNAL.search(line):
+    if has_signal(line):
         return None
     if _PROGRESS.search(line):
         return "progress"

@@ -9,7 +9,7 @@ import pytest
 
 from core import ccr
 from core.engines import ERROR_EDGE_LINES, HeadroomEngines
-from core.logs import SIGNAL, noise_kind
+from core.logs import has_signal, noise_kind
 from core.messages import blocks_of, tool_names_by_call_id
 from core.policy import ERROR_VERBATIM_MAX_CHARS, Action, CompressOptions, decide
 from core.service import CompressRequest
@@ -45,7 +45,7 @@ def test_large_error_output_keeps_every_signal_line_head_and_tail(
     assert len(text) < 0.2 * len(output)
     kept = set(text.splitlines())
     lines = output.splitlines()
-    assert [line for line in lines if SIGNAL.search(line) and noise_kind(line) is None
+    assert [line for line in lines if has_signal(line) and noise_kind(line) is None
             and line not in kept] == []  # fmt: skip
     assert lines[:ERROR_EDGE_LINES] == text.splitlines()[:ERROR_EDGE_LINES]
     assert lines[-ERROR_EDGE_LINES:] == text.splitlines()[-ERROR_EDGE_LINES:]

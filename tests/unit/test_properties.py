@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from core.ccr import hashes_in
 from core.classify import classify
-from core.logs import SIGNAL, noise_kind
+from core.logs import has_signal, noise_kind
 from core.policy import ERROR_VERBATIM_MAX_CHARS, CompressOptions
 from core.service import CompressRequest
 from tests import corpus
@@ -106,5 +106,5 @@ def assert_error_safe(before: dict[str, Any], after: dict[str, Any], ccr: bool) 
     assert [
         line
         for line in text.splitlines()
-        if SIGNAL.search(line) and noise_kind(line) is None and line not in shown
+        if has_signal(line) and noise_kind(line) is None and line not in shown
     ] == []
