@@ -104,7 +104,9 @@ def render_fidelity(results: dict[str, Any]) -> str:
         "### Fidelity: facts an agent needs, per tool output, format and mode",
         "kept = shown verbatim (lines under their own header); retrievable = only in the stored",
         "original a ccr marker points at; lost = neither. `is_error` = sent flagged, as Claude",
-        "Code flags a non-zero exit.",
+        "Code flags a non-zero exit. `upstream compress()` = headroom-ai 0.42.0's own",
+        "`compress(messages, model, protect_recent=0)` on the same request: its markers point",
+        "into its own store, so a fact it does not show counts as lost there.",
         "",
     ]
     rows = results["fidelity"]
@@ -112,7 +114,8 @@ def render_fidelity(results: dict[str, Any]) -> str:
         ["tool output", "format", "mode", "is_error", "saved", "facts", "kept", "retrievable",
          "lost"],
         [[r["item"], r["format"], r["mode"], "yes" if r["is_error"] else "", f"{r['saved']:.1%}",
-          str(r["facts"]), str(r["kept"]), str(r["retrievable"]), str(r["lost"])]
+          str(r["facts"]), str(r["kept"]), "n/a" if r["retrievable"] is None
+          else str(r["retrievable"]), str(r["lost"])]
          for r in rows],
     ))  # fmt: skip
     out += ["", "Totals:", ""]
