@@ -168,8 +168,12 @@ class HeadroomEngines:
                 return None
             if not arrays.all_kept(json.loads(text), crushed.compressed):
                 return None  # a sample that hides an anomalous item is not worth its savings
-            # Tell the model the array is a sample, so it does not reason over it as complete.
-            note = f"\n[headroom: {counts[2]} of {counts[1]} array items shown; the rest omitted]"
+            # Tell the model the array is a sample, so it does not reason over it as complete,
+            # and what the sample holds (all_kept below makes that true).
+            note = (
+                f"\n[headroom: {counts[2]} of {counts[1]} array items shown, including every "
+                "item with an unusual value in a field the others share; the rest omitted]"
+            )
             return Candidate(crushed.compressed + note, "json:sample", lossy=True)
         if kind == "log":
             return _signal_lines(text, LOG_EDGE_LINES, "log:signal")

@@ -50,6 +50,9 @@ class CompressRequest:
     tenant: str = "default"
     session_id: str | None = None
     bypass: bool = False
+    #: The provider cache lifetime when the caller knows it from outside `messages` (an
+    #: Anthropic `system` or `tools` block with `ttl: "1h"`, OpenAI's `prompt_cache_retention`).
+    cache_ttl_seconds: int | None = None
 
 
 @dataclass
@@ -190,7 +193,9 @@ class CompressionService:
         new_entries = [self._entry(d, digests[replayed + i]) for i, d in enumerate(drafts)]
         known = [e for e in entries[:replayed] if e is not None]
         if report.session_store_ok:
-            lifetime = compaction.cache_lifetime(messages, self._limits.cache_ttl_seconds)
+            lifetime = request.cache_ttl_seconds or compaction.cache_lifetime(
+                messages, self._limits.cache_ttl_seconds
+            )
             seen = {seen_key: compaction.LastSeen(self._clock(), lifetime).encode()} if keys else {}
             report.session_store_ok = await self._record(scope, keys, known, new_entries, seen)
 

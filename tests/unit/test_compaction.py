@@ -193,3 +193,20 @@ def test_settings_reach_the_core(tmp_path: Path) -> None:
     limits = bootstrap(settings).service._limits
     assert (limits.cache_ttl_seconds, limits.cold_compaction) == (600, False)
     assert Settings(data_dir=tmp_path).cache_ttl_seconds == 300
+
+
+def test_a_cache_lifetime_known_from_outside_the_messages_is_honoured(
+    engines: HeadroomEngines,
+) -> None:
+    """A 1 h breakpoint on the system prompt is not in `messages`; the adapter passes it."""
+    core = Clocked(engines)
+    history = coding_history("openai")
+
+    def send(after: float) -> CompressResponse:
+        core.now += after
+        request = CompressRequest(history, "gpt-4o", cache_ttl_seconds=3600)
+        return asyncio.run(core.service.compress(request))
+
+    first = send(0)
+    assert send(1800).messages_json == first.messages_json
+    assert send(3601).messages_json != first.messages_json
