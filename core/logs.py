@@ -52,6 +52,8 @@ _PASSING = re.compile(
 _SKIPPED = re.compile(
     r"^\S+::\S+ SKIPPED(?:\s+\(.*\))?(?:\s+\[\s*\d+%\])?\s*$|^test \S+ \.\.\. ignored\s*$"
 )
+#: `go test -v` announces every test before its result; the result line is what matters.
+_TEST_START = re.compile(r"=== (?:RUN|PAUSE|CONT)\s+\S+\s*$")
 _PROGRESS = re.compile(
     r"^\s*(?:\[\s*\d+(?:/\d+)?\]\s*)?(?:Compiling|Downloading|Downloaded|Collecting|Installing|"
     r"Building|Fetching|Resolving|Unpacking|Extracting|Checking|Fresh|Updating|Using cached|"
@@ -84,6 +86,8 @@ def noise_kind(line: str) -> str | None:
         return "passing"
     if _SKIPPED.search(line):
         return "skipped"
+    if _TEST_START.match(line):
+        return "progress"
     if has_signal(line):
         return None
     if _PROGRESS.search(line):
