@@ -96,6 +96,8 @@ def bootstrap(
             session_ttl_seconds=settings.session_ttl_seconds,
             ccr_ttl_seconds=settings.ccr_ttl_seconds,
             max_block_chars=settings.max_block_chars,
+            cache_ttl_seconds=settings.cache_ttl_seconds,
+            cold_compaction=settings.cold_compaction,
         ),
         admission=Admission(
             slots=settings.compression_threads,

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     ccr_ttl_seconds: int = Field(3600, gt=0)
     session_ttl_seconds: int = Field(7200, gt=0)
     session_max_entries: int = Field(200_000, gt=0)
+    cache_ttl_seconds: int = Field(
+        300, gt=0, description="provider prompt-cache lifetime (1 h when a request asks for it)"
+    )
+    cold_compaction: bool = Field(
+        True, description="rewrite stale history on the first turn after that cache expired"
+    )
     max_body_bytes: int = Field(16 * 2**20, gt=0)
     deadline_seconds: float = Field(10.0, gt=0)
     compression_threads: int = Field(2, ge=1, le=64)
