@@ -22,9 +22,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from adapters.stores.memory_sessions import MemorySessionStore
-
 from adapters.offline import apply_offline_environment
+from adapters.stores.memory_sessions import MemorySessionStore
 from core.engines import HeadroomEngines
 from core.policy import CompressOptions
 from core.service import CompressionService, CompressRequest, Limits

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from adapters.stores.redis_sessions import RedisSessionStore
 
 from adapters.settings import Settings
+from adapters.stores.redis_sessions import RedisSessionStore
 from core.engines import HeadroomEngines
 from core.policy import CompressOptions
 from core.service import CompressionService, CompressRequest, CompressResponse

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adapters.stores.memory_sessions import MemorySessionStore
 
+from adapters.stores.memory_sessions import MemorySessionStore
 from core import ccr
 from core.compaction import LastSeen, anchor_index, cache_lifetime, call_id_of, stale_results
 from core.engines import HeadroomEngines
