@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.accounting import Accounting, build_accounting
+from adapters.ledger.telemetry import FanOutTelemetry
 from adapters.metrics import PrometheusTelemetry
 from adapters.offline import apply_offline_environment
 from adapters.settings import Settings
@@ -33,6 +35,7 @@ class Services:
     executor: ThreadPoolExecutor
     engines: HeadroomEngines
     closers: list[Any] = field(default_factory=list)
+    accounting: Accounting | None = None
 
     def warm(self) -> None:
         if not self.service.ready:
@@ -74,11 +77,14 @@ def bootstrap(
             closers.append(text_compressor.close)
     engines = HeadroomEngines(text_compressor=text_compressor)
     executor = ThreadPoolExecutor(settings.compression_threads, thread_name_prefix="compress")
+    accounting = build_accounting(settings)
+    closers.append(accounting.close)
+    sinks = [telemetry] if accounting.ledger is None else [telemetry, accounting.ledger]
     service = CompressionService(
         engines=engines,
         sessions=sessions,
         originals=originals,
-        telemetry=telemetry,
+        telemetry=FanOutTelemetry(*sinks),
         executor=executor,
         limits=Limits(
             deadline_seconds=settings.deadline_seconds,
@@ -86,7 +92,8 @@ def bootstrap(
             ccr_ttl_seconds=settings.ccr_ttl_seconds,
         ),
     )
-    return Services(settings, service, sessions, originals, telemetry, executor, engines, closers)
+    return Services(settings, service, sessions, originals, telemetry, executor, engines, closers,
+                    accounting)  # fmt: skip
 
 
 def _session_store(settings: Settings, closers: list[Any]) -> SessionStore:

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from core.tags import RequestTags
+
 
 class StoreUnavailable(RuntimeError):
     """A backend could not answer in time; the caller must degrade, not fail."""
@@ -70,6 +72,8 @@ class RequestReport:
     session_store_ok: bool = True
     original_store_ok: bool = True
     failure: str | None = None
+    model: str = ""
+    tags: RequestTags | None = None  # who asked, set by the caller (HTTP layer, proxy)
 
 
 class Telemetry(Protocol):

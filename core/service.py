@@ -34,6 +34,7 @@ from core.ports import (
     SessionStore,
     Telemetry,
 )
+from core.tags import RequestTags
 from core.tokens import TokenCounter
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class CompressRequest:
     tenant: str = "default"
     session_id: str | None = None
     bypass: bool = False
+    tags: RequestTags | None = None  # accounting only; never changes the answer
 
 
 @dataclass
@@ -161,7 +163,8 @@ class CompressionService:
 
     async def _compress(self, request: CompressRequest, started: float) -> CompressResponse:
         messages = request.messages
-        report = RequestReport(outcome="passthrough", fmt=detect_format(messages))
+        report = RequestReport(outcome="passthrough", fmt=detect_format(messages),
+                               model=request.model, tags=request.tags)  # fmt: skip
         digests = [replay.digest(m) for m in messages]
         mode = "ccr" if request.options.ccr else "default"
         scope = replay.scope_of(request.tenant, request.session_id, mode)
@@ -332,6 +335,8 @@ class CompressionService:
                 outcome=outcome,
                 latency_seconds=time.perf_counter() - started,
                 failure=failure,
+                model=request.model,
+                tags=request.tags,
             )
         )
         return CompressResponse([replay.wire(m) for m in request.messages], outcome=outcome)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from adapters.bootstrap import Services
 from adapters.http.auth import require_token
+from adapters.http.identity import identify, request_tags
 from core import ccr
 from core.errors import InvalidRequest
 from core.messages import validate
@@ -27,7 +28,8 @@ MAX_QUERY_MATCHES = 200
 
 def api_router(services: Services) -> APIRouter:
     settings = services.settings
-    router = APIRouter(prefix="/v1", dependencies=[Depends(require_token(settings.token()))])
+    check = identify(services) if services.accounting else require_token(settings.token())
+    router = APIRouter(prefix="/v1", dependencies=[Depends(check)])
 
     @router.post("/compress")
     async def compress(request: Request) -> Response:
@@ -55,6 +57,7 @@ def api_router(services: Services) -> APIRouter:
                 tenant=tenant_of(request, settings.identity_headers),
                 session_id=session_id,
                 bypass=request.headers.get("x-headroom-bypass", "").lower() == "true",
+                tags=request_tags(request, services, "compress"),
             )
         )
         return Response(result.body(), media_type="application/json",
@@ -89,7 +92,11 @@ def api_router(services: Services) -> APIRouter:
 
 
 def tenant_of(request: Request, identity_headers: list[str]) -> str:
-    """The first identity header present names the tenant; state is scoped by it."""
+    """The caller's user names the tenant (a key's user, or a trusted identity header);
+    without identity resolution, the first identity header present. State is scoped by it."""
+    identity = getattr(request.state, "identity", None)
+    if identity is not None:
+        return str(identity.user)
     for header in identity_headers:
         value = request.headers.get(header, "").strip()
         if value:

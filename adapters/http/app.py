@@ -17,6 +17,7 @@ from adapters.http.api import api_router
 from adapters.http.health import health_router
 from adapters.http.kompress_route import kompress_router
 from adapters.http.middleware import BodySizeLimit, InFlight
+from adapters.http.stats import stats_router
 from core.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="headroom-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(health_router(services))
     app.include_router(api_router(services))
+    if services.accounting is not None:  # /stats, /stats/insights, /stats-history, /sessions...
+        app.include_router(stats_router(services))
     if services.settings.kompress not in (None, "off"):  # POST /compress, Kompress metric
         app.include_router(kompress_router(services))
     registry = services.telemetry.registry
@@ -52,7 +55,7 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(InvalidRequest)
     async def invalid(request: Request, error: InvalidRequest) -> JSONResponse:
         services.telemetry.rejected()
-        kind = {401: "unauthorized", 404: "not_found", 503: "unavailable"}.get(
+        kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 503: "unavailable"}.get(
             error.status, "invalid_request"
         )
         return JSONResponse({"error": {"type": kind, "message": error.message}},
