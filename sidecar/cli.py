@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from adapters.identity.cli import add_keys_parser, run_keys
 from adapters.settings import Settings, load_settings
 
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     inject.add_argument("--port", type=int, default=8443)
     inject.add_argument("--tls-cert", type=Path, required=True)
     inject.add_argument("--tls-key", type=Path, required=True)
+    add_keys_parser(commands)
     args = parser.parse_args(argv)
 
     given = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings)
     if args.command == "compress":
         return _compress_file(settings, args.file)
+    if args.command == "keys":
+        return run_keys(settings, args)
     return _inject(settings, args.port, args.tls_cert, args.tls_key)
 
 
