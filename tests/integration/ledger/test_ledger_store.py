@@ -68,7 +68,9 @@ def test_rollups_agree_with_the_raw_rows_and_replays_count_once(db: Database) ->
     expected = sum(1 for r in batch if r.user_id == "alice")
     assert alice["summary"]["api_requests"] == expected
     assert {r["tags"]["user-id"] for r in alice["recent_requests"]} == {"alice"}
-    by_user = {u["user"]: u["requests"] for u in queries.stats(db, queries.StatsFilter())["by_user"]}
+    by_user = {
+        u["user"]: u["requests"] for u in queries.stats(db, queries.StatsFilter())["by_user"]
+    }
     assert sum(by_user.values()) == 300
 
 
