@@ -30,11 +30,15 @@ class KeyRing:
 
     @property
     def has_keys(self) -> bool:
+        """Whether a key was ever issued (revoking every key does not open the gateway)."""
         return any(r.kind == "key" for r in self._records.values())
 
     def lookup(self, key: str) -> KeyRecord | None:
+        """The active key's record; None for unknown and revoked keys."""
         record = self._records.get(key_hash(key))
-        return record if record is not None and record.kind == "key" else None
+        if record is None or record.kind != "key" or record.revoked_at is not None:
+            return None
+        return record
 
     def fingerprint(self, provider_key: str) -> str | None:
         """The keyed fingerprint of a provider key, or None before the key is known."""
@@ -44,12 +48,14 @@ class KeyRing:
 
     def owner_of_fingerprint(self, fp: str) -> KeyRecord | None:
         record = self._records.get(fp)
-        return record if record is not None and record.kind == "fingerprint" else None
+        if record is None or record.kind != "fingerprint" or record.revoked_at is not None:
+            return None
+        return record
 
     def refresh(self) -> bool:
         try:
             self.store.db.migrate()
-            records = self.store.active()
+            records = self.store.by_hash()
             if self._fingerprint_key is None:
                 self._fingerprint_key = self.store.fingerprint_key()
         except LedgerUnavailable as error:

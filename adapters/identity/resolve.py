@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from adapters.identity.keyring import KeyRing
+from adapters.identity.keys import looks_like_key
 from core.errors import InvalidRequest
 from core.tags import bounded
 
@@ -86,7 +87,7 @@ class IdentityResolver:
             record = self.keyring.lookup(token) if self.keyring is not None else None
             if record is not None:
                 return Identity(record.user, record.team, record.project, record.key_id, "key")
-            if self.gateway_token or self.keys_required:
+            if self.gateway_token or self.keys_required or looks_like_key(token):
                 raise InvalidRequest("missing or invalid token", status=401)
         elif self.gateway_token or self.keys_required:
             raise InvalidRequest("missing or invalid token", status=401)

@@ -77,10 +77,10 @@ class KeyStore:
                              "revoked_at FROM hgw_api_keys ORDER BY created_at")  # fmt: skip
         return [_record(r) for r in rows]
 
-    def active(self) -> dict[str, KeyRecord]:
-        """hash -> record of every key and mapping not revoked."""
+    def by_hash(self) -> dict[str, KeyRecord]:
+        """hash -> record of every key and mapping, revoked ones included (marked)."""
         rows = self.db.query("SELECT key_hash, key_id, kind, user_id, team, project, created_at,"
-                             " revoked_at FROM hgw_api_keys WHERE revoked_at IS NULL")  # fmt: skip
+                             " revoked_at FROM hgw_api_keys")  # fmt: skip
         return {r["key_hash"]: _record(r) for r in rows}
 
     def fingerprint_key(self) -> bytes:

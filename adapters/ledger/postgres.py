@@ -63,12 +63,20 @@ class PostgresDatabase:
             self._conn = None
 
     def _run(self, work: Any) -> Any:
+        """`work` on the connection; once more on a fresh one if a kept connection had died
+        (a server restart kills it; every unit of work here is idempotent)."""
         with self._lock:
-            try:
-                return work(self._connection())
-            except psycopg.Error as error:
-                self._drop()
-                raise LedgerUnavailable(f"postgres: {type(error).__name__}") from error
+            for attempt in (1, 2):
+                reused = self._conn is not None and not self._conn.closed
+                try:
+                    return work(self._connection())
+                except psycopg.OperationalError as error:
+                    self._drop()
+                    if not reused or attempt == 2:
+                        raise LedgerUnavailable(f"postgres: {type(error).__name__}") from error
+                except psycopg.Error as error:
+                    self._drop()
+                    raise LedgerUnavailable(f"postgres: {type(error).__name__}") from error
 
     def migrate(self) -> int:
         def work(conn: psycopg.Connection[Any]) -> int:
