@@ -323,9 +323,14 @@ def export_rows(db: Database, flt: StatsFilter, period: str) -> list[list[Any]]:
     """Chargeback rows per period (hour, day, month), cluster, team, project, user, model."""
     where, params = flt.where(hourly=True)
     group = ("hour", "cluster", "team", "project", "user_id", "model")
+    # days (and months, from days) are summed in the database: 24x fewer rows come back
+    bucket = "hour" if period == "hour" else "hour - hour % 86400"
+    rows = db.query(f"SELECT {bucket} AS bucket, {_sums(group[1:])} FROM hgw_usage_hourly "
+                    f"WHERE {where} GROUP BY bucket, {', '.join(group[1:])}", params)  # fmt: skip
     buckets: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in _grouped(db, where, params, group):
-        stamp = _iso(row["hour"])
+    for raw in rows:
+        row = _numbers(raw)
+        stamp = _iso(int(raw["bucket"]))
         label = {"hour": stamp[:13] + ":00Z", "day": stamp[:10], "month": stamp[:7]}[period]
         _add(buckets.setdefault((label, *(row[c] for c in group[1:])), {}), row)
     out = []
