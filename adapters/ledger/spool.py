@@ -1,10 +1,11 @@
 """Append-only spool files: where ledger rows wait while the database is down.
 
 Rows are JSON lines, appended under a lock (the request path may append when the queue is
-full, so an append is one short write, never a wait on the database). Replay claims a file by
-renaming it (atomic), inserts it in batches, and deletes it only once every batch is in; a
-failed replay leaves the claimed file for the next attempt, and inserts are idempotent by row
-id, so a retried batch never counts twice. Files of a process that died are adopted.
+full, so an append is one short write, never a wait on the database). Replay claims a file
+by renaming it (atomic, to a name never used before), inserts it in batches, and deletes it
+only once every batch is in; a failed replay leaves the claimed file for the next attempt,
+and inserts are idempotent by row id, so a retried batch never counts twice. Files of a
+process that died are adopted.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -28,7 +30,9 @@ class Spool:
         self.path = directory / f"spool-{safe}-{self.pid}.jsonl"
         self._lock = threading.Lock()
 
-    def append(self, rows: Sequence[UsageRow]) -> None:
+    def append(self, rows: Sequence[UsageRow], sync: bool = True) -> None:
+        """Append rows; `sync` also waits for the disk (the writer thread does, the request
+        path, spilling one row from a full queue, does not)."""
         if not rows:
             return
         data = "".join(row.to_json() + "\n" for row in rows)
@@ -37,7 +41,8 @@ class Spool:
             with open(self.path, "a", encoding="utf-8") as spool:
                 spool.write(data)
                 spool.flush()
-                os.fsync(spool.fileno())
+                if sync:
+                    os.fsync(spool.fileno())
 
     def pending(self) -> bool:
         return any(True for _ in self._claimable()) or any(self._claimed())
@@ -46,8 +51,10 @@ class Spool:
         """Insert every spooled row; the count replayed. Raises what `insert` raises."""
         with self._lock:
             for path in self._claimable():
+                # a unique name: a claimed file that failed to replay is still there
+                claimed = path.with_name(f"{path.stem}.{time.time_ns()}.{self.pid}.replay")
                 try:
-                    path.rename(path.with_suffix(f".{self.pid}.replay"))
+                    path.rename(claimed)
                 except FileNotFoundError:  # another process claimed it first
                     continue
         replayed = 0

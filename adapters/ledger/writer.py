@@ -64,7 +64,7 @@ class LedgerWriter:
     def record(self, row: UsageRow) -> None:
         """Queue one row; never waits on the database."""
         if len(self._queue) >= self.config.queue_max:
-            self.spool.append([row])
+            self.spool.append([row], sync=False)
             self.spooled += 1
             return
         self._queue.append(row)
