@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     )
 
     identity_headers: list[str] = ["x-headroom-user-id", "x-maas-username"]
+
+    pricing_file: Path | None = Field(None, description="operator prices, YAML or JSON")
+    pricing_cache: Literal["5m", "1h", "off"] = Field(
+        "5m", description="compress mode: how new tokens are priced (cache write TTL or none)"
+    )
     log_level: str = "INFO"
 
     @model_validator(mode="after")
