@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     pricing_cache: Literal["5m", "1h", "off"] = Field(
         "5m", description="compress mode: how new tokens are priced (cache write TTL or none)"
     )
+    usage_metrics_user_label: bool = Field(False, description="add `user` to usage metrics")
+    usage_label_max_values: int = Field(
+        200, ge=1, description="distinct values per usage label; more become `other`"
+    )
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP base URL (http://collector:4318); OTEL_EXPORTER_OTLP_* too"
+    )
+    otlp_export_interval_seconds: float = Field(30.0, gt=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

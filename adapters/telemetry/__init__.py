@@ -1,0 +1,1 @@
+"""Usage exports: Prometheus usage counters and OpenTelemetry (GenAI conventions) over OTLP."""
