@@ -18,12 +18,15 @@ gets its own providers (no global state), closed at shutdown.
 Where to: `HEADROOM_OTLP_ENDPOINT` (base URL; `/v1/traces` and `/v1/metrics` are appended), or
 the standard `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT`;
 headers (e.g. Langfuse's basic auth), timeout, compression and certificates come from the
-standard `OTEL_EXPORTER_OTLP_*` variables, read by the exporters themselves.
+standard `OTEL_EXPORTER_OTLP_*` variables, read by the exporters themselves;
+`OTEL_TRACES_EXPORTER=none` / `OTEL_METRICS_EXPORTER=none` turn one signal off, and
+`OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` name the resource.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,17 +84,22 @@ class OtlpUsageExporter:
     ) -> None:
         self.prices, self.cache, self.user_attribute = prices, cache, user_attribute
         base = endpoint.rstrip("/") if endpoint else None
-        attributes: dict[str, Any] = {"service.name": SCOPE, **(resource or {})}
-        self._resource = Resource.create(attributes)
+        attributes: dict[str, Any] = dict(resource or {})
+        if not os.environ.get("OTEL_SERVICE_NAME"):
+            attributes["service.name"] = SCOPE
+        self._resource = Resource.create(attributes)  # + OTEL_RESOURCE_ATTRIBUTES
         self._traces = TracerProvider(resource=self._resource)
-        self._traces.add_span_processor(
-            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces" if base else None))
-        )
-        self._reader = PeriodicExportingMetricReader(
-            OTLPMetricExporter(endpoint=f"{base}/v1/metrics" if base else None),
-            export_interval_millis=export_interval_seconds * 1000,
-        )
-        self._metrics = MeterProvider(resource=self._resource, metric_readers=[self._reader])
+        if _enabled("OTEL_TRACES_EXPORTER"):
+            url = f"{base}/v1/traces" if base else None
+            self._traces.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
+        readers = []
+        if _enabled("OTEL_METRICS_EXPORTER"):  # Langfuse, for one, ingests traces only
+            url = f"{base}/v1/metrics" if base else None
+            readers.append(PeriodicExportingMetricReader(
+                OTLPMetricExporter(endpoint=url),
+                export_interval_millis=export_interval_seconds * 1000,
+            ))  # fmt: skip
+        self._metrics = MeterProvider(resource=self._resource, metric_readers=readers)
         self._tracer = self._traces.get_tracer(SCOPE)
         meter = self._metrics.get_meter(SCOPE)
         self._token_usage = meter.create_histogram(
@@ -203,6 +211,11 @@ class OtlpUsageExporter:
         """Flush and stop the exporter threads; the gateway calls this once at shutdown."""
         self._traces.shutdown()
         self._metrics.shutdown()
+
+
+def _enabled(variable: str) -> bool:
+    """The standard switch: `OTEL_TRACES_EXPORTER=none` / `OTEL_METRICS_EXPORTER=none`."""
+    return os.environ.get(variable, "otlp").strip().lower() != "none"
 
 
 def _billed_tokens(usage: UsageRecord) -> tuple[int, int | None]:

@@ -183,5 +183,15 @@ def test_standard_otel_environment_is_honoured(
         close()
     assert len(receiver.received.spans()) == 1
     assert all(h.get("authorization") == "Basic cGs6c2s=" for h in receiver.received.headers)
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")  # a traces-only backend (Langfuse)
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "gateway-eu")
+    sinks, closers = build_usage_exports(settings, PRICES, CollectorRegistry())
+    metric_batches = len(receiver.received.metrics)
+    sinks[-1].record(UsageRecord(model="claude-sonnet-4-5", tokens_before=10, tokens_after=5))
+    for close in closers:
+        close()
+    assert len(receiver.received.spans()) == 2
+    assert receiver.received.resources()[-1]["service.name"] == "gateway-eu"
+    assert len(receiver.received.metrics) == metric_batches
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     assert len(build_usage_exports(settings, PRICES, CollectorRegistry())[0]) == 1
