@@ -45,18 +45,30 @@ _BEDROCK_PREFIX = re.compile(
     r"^(?:(?:us|eu|jp|au|apac|global|us-gov)\.)?"
     r"(?:anthropic|meta|amazon|mistral|cohere|ai21|deepseek|qwen|openai|writer)\."
 )
+_TIER_INPUT = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
 _RESOLVED_CAP = 4096
 
 
 @dataclass(frozen=True)
 class ModelPrice:
-    """USD per token for one model. Missing cache prices fall back as the module says."""
+    """USD per token for one model. Missing cache prices fall back as the module says.
+
+    `long_context`: providers charge every token of a request at higher rates once its input
+    (uncached + cache read + cache write) exceeds a threshold (Gemini Pro above 200k, GPT-5.4
+    above 272k). Compression that brings a request under it saves that premium too.
+    """
 
     input: float
     output: float
     cache_read: float | None = None
     cache_write_5m: float | None = None
     cache_write_1h: float | None = None
+    long_context: LongContext | None = None
+
+    def at(self, prompt_tokens: float) -> ModelPrice:
+        """The prices that apply to a request with `prompt_tokens` input tokens in all."""
+        tier = self.long_context
+        return tier.price if tier is not None and prompt_tokens > tier.threshold else self
 
     @property
     def read(self) -> float:
@@ -76,25 +88,60 @@ class ModelPrice:
             return w5 if self.cache_write_1h is None else self.cache_write_1h
         return w5
 
-    def per_million(self) -> dict[str, float | None]:
-        """USD per million tokens, for `/pricing` and operators' eyes."""
-        return {
+    def per_million(self) -> dict[str, Any]:
+        """USD per million tokens, for `/pricing` and operators' eyes (the file's format)."""
+        prices: dict[str, Any] = {
             name: None if value is None else round(value * PER_MILLION, 6)
             for name in _SHORT_KEYS
             for value in [getattr(self, name)]
         }
+        if self.long_context is not None:
+            above = self.long_context.price.per_million()
+            prices["long_context"] = {"threshold": self.long_context.threshold, **above}
+        return prices
+
+
+@dataclass(frozen=True)
+class LongContext:
+    """Prices for requests whose input exceeds `threshold` tokens."""
+
+    threshold: int
+    price: ModelPrice
 
 
 def price_from_entry(entry: Mapping[str, Any]) -> ModelPrice | None:
     """A ModelPrice from one price-map entry, or None if it has no input and output price.
 
     Accepts litellm's keys (USD per token) or the short keys `input`, `output`, `cache_read`,
-    `cache_write_5m`, `cache_write_1h` in USD per *million* tokens (operator files).
+    `cache_write_5m`, `cache_write_1h` in USD per *million* tokens (operator files). A long-
+    context tier comes from litellm's `*_above_<N>k_tokens` keys (the lowest N) or from
+    `long_context: {threshold: 200000, input: ..., ...}`; prices it does not name stay the
+    base ones.
     """
     values = _values(entry)
     if "input" not in values or "output" not in values:
         return None
-    return ModelPrice(**values)
+    base = ModelPrice(**values)
+    return ModelPrice(**values, long_context=_long_context(entry, base))
+
+
+def _long_context(entry: Mapping[str, Any], base: ModelPrice) -> LongContext | None:
+    given = entry.get("long_context")
+    if isinstance(given, Mapping):
+        threshold, above = given.get("threshold"), _values(given)
+    else:
+        found = [int(m.group(1)) for key in entry if (m := _TIER_INPUT.match(key))]
+        if not found:
+            return None
+        suffix = f"_above_{min(found)}k_tokens"
+        threshold = min(found) * 1000
+        above = _values(
+            {key: entry[key + suffix] for key in _LITELLM_KEYS if key + suffix in entry}
+        )
+    if not isinstance(threshold, int) or threshold <= 0:
+        raise ValueError("long_context needs a positive integer threshold (tokens)")
+    plain = {name: getattr(base, name) for name in _SHORT_KEYS}
+    return LongContext(threshold, ModelPrice(**{**plain, **above}))
 
 
 def _values(entry: Mapping[str, Any]) -> dict[str, float]:
@@ -271,7 +318,9 @@ def _merge(base: ModelPrice | None, entry: Mapping[str, Any]) -> ModelPrice | No
     """`entry`'s prices over `base`'s: an override may change only the prices it names."""
     if base is None:
         return price_from_entry(entry)
-    return ModelPrice(**{**vars(base), **_values(entry)})
+    merged = ModelPrice(**{**vars(base), **_values(entry), "long_context": None})
+    tier = _long_context(entry, merged) if "long_context" in entry else base.long_context
+    return ModelPrice(**{**vars(merged), "long_context": tier})
 
 
 def modelled_cost(
@@ -284,25 +333,29 @@ def modelled_cost(
     of them (sent byte-identical last turn, so the provider has it cached) and
     `Nb = B - Rb`, `Na = A - Ra` the new part:
 
-        with    = Ra * p_cr + Na * w
-        without = Rb * p_cr + Nb * w
-        saved   = (Rb - Ra) * p_cr + (Nb - Na) * w
+        with    = Ra * p_cr + Na * w          (prices of the tier for A tokens)
+        without = Rb * p_cr' + Nb * w'        (prices of the tier for B tokens)
+        saved   = without - with;  with one tier: (Rb - Ra) * p_cr + (Nb - Na) * w
 
     where `w` is the price of a new input token: `p_w5` (cache "5m", the default: Claude Code
     and most agents mark the newest message for caching), `p_w1h` ("1h") or `p_in` ("off").
     Uncompressed, last turn's prefix would have been sent raw and cached too, so both sides
     price the prefix as cache reads: a token saved there is worth `p_cr`, never `p_in`.
     With cache "off" every token costs `p_in` (providers or callers that never cache).
-    Output tokens are unknown here and unchanged by compression; they are left out of both.
+    Output tokens are unknown here; they are left out of both sides. A long-context tier is
+    chosen by the gateway's own count (`A`, `B`), which leaves out tool definitions.
     """
-    read = price.input if cache == "off" else price.read
-    write = price.write(cache)
     replayed_before = min(usage.replayed_tokens_before, usage.tokens_before)
     replayed_after = min(usage.replayed_tokens_after, usage.tokens_after)
     new_before = usage.tokens_before - replayed_before
     new_after = usage.tokens_after - replayed_after
-    with_usd = replayed_after * read + new_after * write
-    without_usd = replayed_before * read + new_before * write
+
+    def priced(tier: ModelPrice, replayed: int, new: int) -> float:
+        read = tier.input if cache == "off" else tier.read
+        return replayed * read + new * tier.write(cache)
+
+    with_usd = priced(price.at(usage.tokens_after), replayed_after, new_after)
+    without_usd = priced(price.at(usage.tokens_before), replayed_before, new_before)
     return without_usd, with_usd
 
 
@@ -324,20 +377,20 @@ def reported_cost(price: ModelPrice, usage: UsageRecord) -> tuple[float, float]:
     A cache read covers the prefix the provider saw last turn, i.e. the replayed messages;
     writes and uncached input hold what is new. When the provider read nothing from its cache
     (`CR = 0`: first turn, cache expired, a provider without caching) the whole prompt sits
-    in `I` and `CW`, so `f` becomes the whole request's ratio `B / A`. Output is the same on
-    both sides, so `saved` is input-only:
+    in `I` and `CW`, so `f` becomes the whole request's ratio `B / A`. With one price tier
+    output cancels out and
 
         saved = (g - 1) * CR * p_cr + (f - 1) * (I * p_in + CW5 * p_w5 + CW1 * p_w1h)
+
+    With a long-context tier, `with` uses the prices for `I + CR + CW` input tokens and
+    `without` those for `g * CR + f * (I + CW)`, output included: a request that compression
+    brought under the threshold saves the premium on every token.
     """
     uncached = usage.provider_input_tokens or 0
     read = usage.provider_cache_read_tokens or 0
     written = usage.provider_cache_write_tokens or 0
     written_1h = min(usage.provider_cache_write_1h_tokens or 0, written)
     output = usage.provider_output_tokens or 0
-    new_cost = uncached * price.input + (written - written_1h) * price.write("5m")
-    new_cost += written_1h * price.write("1h")
-    read_cost = read * price.read
-    output_cost = output * price.output
     if read > 0:
         g = _ratio(usage.replayed_tokens_before, usage.replayed_tokens_after)
         f = _ratio(
@@ -346,8 +399,14 @@ def reported_cost(price: ModelPrice, usage: UsageRecord) -> tuple[float, float]:
         )
     else:
         g, f = 1.0, _ratio(usage.tokens_before, usage.tokens_after)
-    with_usd = read_cost + new_cost + output_cost
-    without_usd = g * read_cost + f * new_cost + output_cost
+
+    def priced(tier: ModelPrice, scale_read: float, scale_new: float) -> float:
+        new = uncached * tier.input + (written - written_1h) * tier.write("5m")
+        new += written_1h * tier.write("1h")
+        return scale_read * read * tier.read + scale_new * new + output * tier.output
+
+    with_usd = priced(price.at(uncached + read + written), 1.0, 1.0)
+    without_usd = priced(price.at(g * read + f * (uncached + written)), g, f)
     return without_usd, with_usd
 
 

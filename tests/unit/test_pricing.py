@@ -20,6 +20,7 @@ from core.pricing import (
     modelled_cost,
     naive_saved_usd,
     normalise,
+    price_from_entry,
     reported_cost,
 )
 from core.usage import UsageRecord
@@ -150,6 +151,52 @@ def test_an_unknown_model_is_unpriced_unless_a_default_is_given() -> None:
     assert cost.model == "default" and usd(cost.saved_usd) == usd(5 * 2.5 * M)
 
 
+# --- long-context tier -------------------------------------------------------------------
+
+# Base: input 2, output 10, cache read 0.2 (no write price); above 200k input tokens:
+# input 4, output 15, cache read 0.4.
+TIERED = price_from_entry({"input": 2, "output": 10, "cache_read": 0.2, "long_context": {
+    "threshold": 200_000, "input": 4, "output": 15, "cache_read": 0.4}})  # fmt: skip
+LONG = UsageRecord(tokens_before=300_000, tokens_after=150_000, replayed_tokens_before=250_000,
+                   replayed_tokens_after=120_000)  # fmt: skip
+
+
+def test_modelled_prices_each_side_at_its_own_tier() -> None:
+    assert TIERED is not None
+    without, with_ = modelled_cost(TIERED, LONG)
+    # with (150k, base):   120_000 * 0.2 + 30_000 * 2 = 24_000 + 60_000 = 84_000
+    # without (300k, long): 250_000 * 0.4 + 50_000 * 4 = 100_000 + 200_000 = 300_000
+    assert (usd(with_), usd(without)) == (0.084, 0.3)
+
+
+def test_reported_prices_each_side_at_its_own_tier_output_included() -> None:
+    assert TIERED is not None
+    from dataclasses import replace
+
+    usage = replace(LONG, provider_input_tokens=10_000, provider_cache_read_tokens=120_000,
+                    provider_cache_write_tokens=20_000, provider_output_tokens=2_000)  # fmt: skip
+    without, with_ = reported_cost(TIERED, usage)
+    # with: 150_000 input tokens, base: 10_000*2 + 120_000*0.2 + 20_000*2 + 2_000*10 = 104_000
+    # g = 250/120, f = 50/30: without has 250_000 + 50_000 = 300_000 tokens, long tier:
+    # 250_000*0.4 + 50_000*4 + 2_000*15 = 100_000 + 200_000 + 30_000 = 330_000
+    assert (usd(with_), usd(without)) == (0.104, 0.33)
+
+
+def test_tier_parsed_from_litellm_keys_and_shown_per_million() -> None:
+    price = price_from_entry({
+        "input_cost_per_token": 2.5e-6, "output_cost_per_token": 1.5e-5,
+        "cache_read_input_token_cost": 2.5e-7,
+        "input_cost_per_token_above_272k_tokens": 5e-6,
+        "output_cost_per_token_above_272k_tokens": 2.25e-5,
+        "input_cost_per_token_above_272k_tokens_priority": 1e-5,
+    })  # fmt: skip
+    assert price is not None and price.long_context is not None
+    assert price.at(272_000) is price and price.at(272_001) is price.long_context.price
+    assert price.per_million()["long_context"] == {
+        "threshold": 272_000, "input": 5.0, "output": 22.5, "cache_read": 0.25,
+        "cache_write_5m": None, "cache_write_1h": None}  # fmt: skip
+
+
 # --- names --------------------------------------------------------------------------------
 
 
@@ -202,6 +249,11 @@ def test_shipped_table_is_litellms_bundled_map() -> None:
         "cache_write_1h": 6.0}  # fmt: skip
     gpt = table.price("gpt-4o")
     assert gpt is not None and (gpt.read, gpt.write("5m")) == pytest.approx((1.25 * M, 2.5 * M))
+    assert gpt.long_context is None
+    gemini = table.price("gemini-2.5-pro")
+    assert gemini is not None and gemini.long_context is not None
+    assert gemini.long_context.threshold == 200_000
+    assert gemini.long_context.price.input > gemini.input
     assert table.family("anthropic/claude-sonnet-4-5-20250929") == "claude-sonnet-4-5"
 
 
@@ -210,7 +262,8 @@ def test_operator_yaml_overrides_adds_and_aliases(tmp_path: Path) -> None:
     path.write_text(
         "models:\n"
         "  claude-sonnet-4-5: {input: 2.5}\n"  # a negotiated input price; the rest kept
-        "  acme-llama-70b: {input: 0.6, output: 0.8}\n"
+        "  acme-llama-70b: {input: 0.6, output: 0.8,\n"
+        "                   long_context: {threshold: 100000, input: 1.2}}\n"
         "aliases:\n"
         "  'team-*': acme-llama-70b\n"
     )
@@ -220,6 +273,10 @@ def test_operator_yaml_overrides_adds_and_aliases(tmp_path: Path) -> None:
     assert sonnet.per_million()["cache_read"] == 0.3
     llama = table.price("team-platform")
     assert llama is not None and llama.per_million()["output"] == 0.8
+    long_context = llama.per_million()["long_context"]
+    assert long_context == {"threshold": 100_000, "input": 1.2, "output": 0.8,
+                            "cache_read": None, "cache_write_5m": None,
+                            "cache_write_1h": None}  # fmt: skip
     assert table.price("gpt-4o") is not None
 
 
