@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
@@ -121,8 +121,8 @@ def price_from_entry(entry: Mapping[str, Any]) -> ModelPrice | None:
     values = _values(entry)
     if "input" not in values or "output" not in values:
         return None
-    base = ModelPrice(**values)
-    return ModelPrice(**values, long_context=_long_context(entry, base))
+    base = _price(values)
+    return replace(base, long_context=_long_context(entry, base))
 
 
 def _long_context(entry: Mapping[str, Any], base: ModelPrice) -> LongContext | None:
@@ -141,7 +141,15 @@ def _long_context(entry: Mapping[str, Any], base: ModelPrice) -> LongContext | N
     if not isinstance(threshold, int) or threshold <= 0:
         raise ValueError("long_context needs a positive integer threshold (tokens)")
     plain = {name: getattr(base, name) for name in _SHORT_KEYS}
-    return LongContext(threshold, ModelPrice(**{**plain, **above}))
+    return LongContext(threshold, _price({**plain, **above}))
+
+
+def _price(values: Mapping[str, float | None]) -> ModelPrice:
+    """A single-tier ModelPrice from per-token values keyed by the short names."""
+    input_price, output_price = values["input"], values["output"]
+    assert input_price is not None and output_price is not None
+    return ModelPrice(input_price, output_price, values.get("cache_read"),
+                      values.get("cache_write_5m"), values.get("cache_write_1h"))  # fmt: skip
 
 
 def _values(entry: Mapping[str, Any]) -> dict[str, float]:
@@ -318,9 +326,9 @@ def _merge(base: ModelPrice | None, entry: Mapping[str, Any]) -> ModelPrice | No
     """`entry`'s prices over `base`'s: an override may change only the prices it names."""
     if base is None:
         return price_from_entry(entry)
-    merged = ModelPrice(**{**vars(base), **_values(entry), "long_context": None})
+    merged = _price({**{name: getattr(base, name) for name in _SHORT_KEYS}, **_values(entry)})
     tier = _long_context(entry, merged) if "long_context" in entry else base.long_context
-    return ModelPrice(**{**vars(merged), "long_context": tier})
+    return replace(merged, long_context=tier)
 
 
 def modelled_cost(
