@@ -102,3 +102,35 @@ class FanOut:
                 sink.record(usage)
             except Exception:  # a sink's fault must not become the request's
                 log.exception("usage sink %s failed", type(sink).__name__)
+
+
+def provider_usage_fields(usage: Mapping[str, Any]) -> dict[str, int]:
+    """UsageRecord's `provider_*` fields from a response's `usage` object, any of the wires.
+
+    The providers count differently, and the record wants uncached input apart from cache
+    reads and writes (so a cached token is never priced as a full input token):
+    - Anthropic Messages: `input_tokens` is already uncached; `cache_read_input_tokens`,
+      `cache_creation_input_tokens` (split by TTL in `cache_creation.ephemeral_1h_input_tokens`);
+    - OpenAI Chat Completions: `prompt_tokens` includes `prompt_tokens_details.cached_tokens`;
+    - OpenAI Responses: `input_tokens` includes `input_tokens_details.cached_tokens`.
+    OpenAI has no cache-write charge, so its cache writes are 0. Missing numbers count as 0.
+    """
+
+    def count(source: Any, key: str) -> int:
+        value = source.get(key) if isinstance(source, Mapping) else None
+        return value if isinstance(value, int) and value > 0 else 0
+
+    if "prompt_tokens" in usage or "input_tokens_details" in usage:
+        total = count(usage, "prompt_tokens") or count(usage, "input_tokens")
+        details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details")
+        cached = min(count(details, "cached_tokens"), total)
+        output = count(usage, "completion_tokens") or count(usage, "output_tokens")
+        return {"provider_input_tokens": total - cached, "provider_cache_read_tokens": cached,
+                "provider_cache_write_tokens": 0, "provider_cache_write_1h_tokens": 0,
+                "provider_output_tokens": output}  # fmt: skip
+    written = count(usage, "cache_creation_input_tokens")
+    written_1h = min(count(usage.get("cache_creation"), "ephemeral_1h_input_tokens"), written)
+    return {"provider_input_tokens": count(usage, "input_tokens"),
+            "provider_cache_read_tokens": count(usage, "cache_read_input_tokens"),
+            "provider_cache_write_tokens": written, "provider_cache_write_1h_tokens": written_1h,
+            "provider_output_tokens": count(usage, "output_tokens")}  # fmt: skip

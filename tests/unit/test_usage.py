@@ -8,7 +8,7 @@ import pytest
 
 from core.ports import RequestReport
 from core.service import CompressRequest
-from core.usage import FanOut, UsageRecord
+from core.usage import FanOut, UsageRecord, provider_usage_fields
 from tests.unit.conftest import ServiceKit
 
 
@@ -62,3 +62,40 @@ def test_service_reports_the_replayed_prefix_tokens(kit: ServiceKit) -> None:
     assert report.replayed_tokens_after == sent
     assert report.replayed_tokens_before == sent  # plain prose: nothing was compressed
     assert report.tokens_before > report.replayed_tokens_before
+
+
+def test_provider_usage_from_anthropic_keeps_cache_reads_and_writes_apart() -> None:
+    usage = {"input_tokens": 50, "cache_read_input_tokens": 30_000,
+             "cache_creation_input_tokens": 8_000, "output_tokens": 900,
+             "cache_creation": {"ephemeral_5m_input_tokens": 6_000,
+                                "ephemeral_1h_input_tokens": 2_000}}  # fmt: skip
+    assert provider_usage_fields(usage) == {
+        "provider_input_tokens": 50, "provider_cache_read_tokens": 30_000,
+        "provider_cache_write_tokens": 8_000, "provider_cache_write_1h_tokens": 2_000,
+        "provider_output_tokens": 900}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"prompt_tokens": 12_000, "completion_tokens": 300, "total_tokens": 12_300,
+         "prompt_tokens_details": {"cached_tokens": 10_000}},  # chat completions
+        {"input_tokens": 12_000, "output_tokens": 300, "total_tokens": 12_300,
+         "input_tokens_details": {"cached_tokens": 10_000}},  # responses
+    ],
+)  # fmt: skip
+def test_provider_usage_from_openai_takes_cached_tokens_out_of_input(
+    usage: dict[str, object],
+) -> None:
+    fields = provider_usage_fields(usage)
+    assert fields == {"provider_input_tokens": 2_000, "provider_cache_read_tokens": 10_000,
+                      "provider_cache_write_tokens": 0, "provider_cache_write_1h_tokens": 0,
+                      "provider_output_tokens": 300}  # fmt: skip
+    assert UsageRecord(**fields).has_provider_usage  # type: ignore[arg-type]
+
+
+def test_provider_usage_tolerates_missing_and_odd_numbers() -> None:
+    assert provider_usage_fields({"input_tokens": None, "output_tokens": "7"}) == {
+        "provider_input_tokens": 0, "provider_cache_read_tokens": 0,
+        "provider_cache_write_tokens": 0, "provider_cache_write_1h_tokens": 0,
+        "provider_output_tokens": 0}  # fmt: skip
