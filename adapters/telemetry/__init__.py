@@ -1,1 +1,1 @@
-"""Usage exports: Prometheus usage counters and OpenTelemetry (GenAI conventions) over OTLP."""
+"""What the gateway reports about itself: Prometheus metrics (and usage exports)."""

@@ -10,21 +10,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from prometheus_client import CollectorRegistry
 
-from adapters.session_memory import MemorySessionStore
 from adapters.settings import Settings
 from adapters.telemetry.otlp import TOKEN_BUCKETS, OtlpUsageExporter
 from adapters.telemetry.sinks import build_usage_exports, otlp_configured
 from core.engines import HeadroomEngines
 from core.pricing import PriceTable, cost_of, price_from_entry
-from core.service import CompressionService, CompressRequest
+from core.service import CompressRequest
 from core.usage import FanOut, UsageRecord
 from tests.integration.otlp_receiver import OtlpReceiver, attributes
-from tests.unit.fakes import DictOriginalStore, RecordingTelemetry
+from tests.unit.conftest import ServiceKit
 
 pytestmark = pytest.mark.integration
 
@@ -62,14 +60,11 @@ def _turns() -> list[list[dict[str, object]]]:
 @pytest.fixture(scope="module")
 def records() -> list[UsageRecord]:
     """Two turns of one session through the real service: the second replays the first."""
-    telemetry = RecordingTelemetry()
-    service = CompressionService(
-        engines=HeadroomEngines(), sessions=MemorySessionStore(), originals=DictOriginalStore(),
-        telemetry=telemetry, executor=ThreadPoolExecutor(1),
-    )  # fmt: skip
+    kit = ServiceKit(HeadroomEngines())  # the real service over in-memory stores
+    telemetry = kit.telemetry
     for messages in _turns():
         request = CompressRequest(messages=messages, model=MODEL, session_id="s1")
-        asyncio.run(service.compress(request))
+        asyncio.run(kit.service.compress(request))
         telemetry.last.latency_seconds = 0.25
     return [UsageRecord.from_report(report, started_at=1_700_000_000.0 + i, **TAGS)
             for i, report in enumerate(telemetry.reports)]  # fmt: skip
