@@ -64,8 +64,7 @@ class Settings(BaseSettings):
         None, description="token for the remote Kompress service (default: proxy_token)"
     )
 
-    identity_headers: list[str] = ["x-headroom-user-id", "x-maas-username"]
-
+    # Prices and usage exports (issue 12).
     pricing_file: Path | None = Field(None, description="operator prices, YAML or JSON")
     pricing_cache: Literal["5m", "1h", "off"] = Field(
         "5m", description="compress mode: how new tokens are priced (cache write TTL or none)"
@@ -78,6 +77,8 @@ class Settings(BaseSettings):
         None, description="OTLP/HTTP base URL (http://collector:4318); OTEL_EXPORTER_OTLP_* too"
     )
     otlp_export_interval_seconds: float = Field(30.0, gt=0)
+
+    identity_headers: list[str] = ["x-headroom-user-id", "x-maas-username"]
     log_level: str = "INFO"
 
     @model_validator(mode="after")
