@@ -270,6 +270,14 @@ class PriceTable:
             self._resolved[key] = found
         return found
 
+    def plain_names(self) -> list[str]:
+        """Entries named as their model is (no provider path, region or date), sorted."""
+        return sorted(
+            name
+            for name in self.prices
+            if "/" not in name and not _BEDROCK_PREFIX.match(name) and normalise(name) == name
+        )
+
     def price(self, model: str) -> ModelPrice | None:
         name = self.resolve(model)
         return None if name is None else self.prices[name]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.pricing_table import PricingFileError, bundled_price_map_path, load_price_table
+from adapters.pricing.table import PricingFileError, bundled_price_map_path, load_price_table
 from core.pricing import (
     ModelPrice,
     PriceTable,
