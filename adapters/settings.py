@@ -64,6 +64,20 @@ class Settings(BaseSettings):
         None, description="token for the remote Kompress service (default: proxy_token)"
     )
 
+    # Prices and usage exports (issue 12).
+    pricing_file: Path | None = Field(None, description="operator prices, YAML or JSON")
+    pricing_cache: Literal["5m", "1h", "off"] = Field(
+        "5m", description="compress mode: how new tokens are priced (cache write TTL or none)"
+    )
+    usage_metrics_user_label: bool = Field(False, description="add `user` to usage metrics")
+    usage_label_max_values: int = Field(
+        200, ge=1, description="distinct values per usage label; more become `other`"
+    )
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP base URL (http://collector:4318); OTEL_EXPORTER_OTLP_* too"
+    )
+    otlp_export_interval_seconds: float = Field(30.0, gt=0)
+
     identity_headers: list[str] = ["x-headroom-user-id", "x-maas-username"]
     # Accounting (issue 12): keys, tags, the usage ledger.
     database_url: SecretStr | None = Field(None, description="postgresql:// shared ledger")

@@ -66,6 +66,8 @@ class RequestReport:
     tokens_after: int = 0
     messages_replayed: int = 0
     messages_new: int = 0
+    replayed_tokens_before: int = 0  # the replayed prefix's share of tokens_before
+    replayed_tokens_after: int = 0  # ... and of tokens_after (priced as cache reads)
     engines: dict[str, int] = field(default_factory=dict)
     latency_seconds: float = 0.0
     engine_seconds: float = 0.0

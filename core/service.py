@@ -190,6 +190,8 @@ class CompressionService:
         )
         report.tokens_before, report.tokens_after = response.tokens_before, response.tokens_after
         report.messages_replayed, report.messages_new = replayed, len(drafts)
+        report.replayed_tokens_before = sum(e.tokens_before for e in known)
+        report.replayed_tokens_after = sum(e.tokens_after for e in known)
         report.engines = dict(Counter(label for d in drafts for label in d.labels))
         report.latency_seconds = time.perf_counter() - started
         response.outcome = report.outcome
