@@ -8,24 +8,45 @@ and serves with its database down (rows spool, known keys keep working).
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry
 
 from adapters.identity.keyring import KeyRing
 from adapters.identity.resolve import IdentityResolver
 from adapters.identity.store import KeyStore
 from adapters.ledger.ledger import Ledger, open_database
-from adapters.ledger.writer import Pricer, WriterConfig
+from adapters.ledger.writer import WriterConfig
+from adapters.pricing.hooks import ledger_pricer, pricing_document
+from adapters.pricing.table import load_price_table
 from adapters.settings import Settings
+from adapters.telemetry.sinks import build_usage_exports
+from core.pricing import PriceTable
+from core.usage import FanOut, UsageSink
 
 
 @dataclass
 class Accounting:
+    """`usage` is where every request's UsageRecord goes (ledger, usage metrics, OTLP)."""
+
     resolver: IdentityResolver
     keyring: KeyRing
     ledger: Ledger | None
     instance: str
+    usage: UsageSink
+    prices: PriceTable
+    pricing_cache: str = "5m"
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    def pricing(self) -> dict[str, Any]:
+        """The /pricing body."""
+        return pricing_document(self.prices, self.pricing_cache)  # type: ignore[arg-type]
 
     def close(self) -> None:
+        for close in self.closers:
+            close()
         if self.ledger is not None:
             self.ledger.close()
         self.keyring.close()
@@ -35,8 +56,12 @@ def database_url(settings: Settings) -> str | None:
     return settings.database_url.get_secret_value() if settings.database_url else None
 
 
-def build_accounting(settings: Settings, pricer: Pricer | None = None) -> Accounting:
+def build_accounting(settings: Settings, registry: CollectorRegistry) -> Accounting:
+    """Keys, identity, prices, the ledger and the usage exports; `registry` is the app's
+    Prometheus registry (usage counters join the request metrics there)."""
     assert settings.data_dir is not None
+    prices = load_price_table(settings.pricing_file)
+    sinks, closers = build_usage_exports(settings, prices, registry)
     url = database_url(settings)
     instance = settings.instance_id or socket.gethostname()
     fp_key = settings.fingerprint_key.get_secret_value().encode() if settings.fingerprint_key \
@@ -61,6 +86,9 @@ def build_accounting(settings: Settings, pricer: Pricer | None = None) -> Accoun
             flush_seconds=settings.ledger_flush_seconds,
             retention_days=settings.ledger_retention_days,
         )
+        pricer = ledger_pricer(prices, settings.pricing_cache)  # runs on the writer thread
         ledger = Ledger.open(url, settings.data_dir, instance, config, pricer)
         ledger.start()
-    return Accounting(resolver, keyring, ledger, instance)
+        sinks.insert(0, ledger)
+    return Accounting(resolver, keyring, ledger, instance, FanOut(sinks), prices,
+                      settings.pricing_cache, closers)  # fmt: skip

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.accounting import Accounting, build_accounting
-from adapters.ledger.telemetry import FanOutTelemetry
+from adapters.ledger.telemetry import FanOutTelemetry, UsageTelemetry
 from adapters.metrics import PrometheusTelemetry
 from adapters.offline import apply_offline_environment
 from adapters.settings import Settings
@@ -77,14 +77,14 @@ def bootstrap(
             closers.append(text_compressor.close)
     engines = HeadroomEngines(text_compressor=text_compressor)
     executor = ThreadPoolExecutor(settings.compression_threads, thread_name_prefix="compress")
-    accounting = build_accounting(settings)
+    accounting = build_accounting(settings, telemetry.registry)
     closers.append(accounting.close)
-    sinks = [telemetry] if accounting.ledger is None else [telemetry, accounting.ledger]
+    usage = UsageTelemetry(accounting.usage, accounting.instance)
     service = CompressionService(
         engines=engines,
         sessions=sessions,
         originals=originals,
-        telemetry=FanOutTelemetry(*sinks),
+        telemetry=FanOutTelemetry(telemetry, usage),
         executor=executor,
         limits=Limits(
             deadline_seconds=settings.deadline_seconds,

@@ -40,6 +40,7 @@ class UsageRecord:
     cluster: str = "default"
     instance: str = ""
     client: str = "unknown"
+    key_id: str = ""  # the public id of the gateway key used, if any (never the key)
     model: str = "default"
     format: str = "unknown"
     route: str = "compress"

@@ -43,7 +43,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health_router(services))
     app.include_router(api_router(services))
     if services.accounting is not None:  # /stats, /stats/insights, /stats-history, /sessions...
-        app.include_router(stats_router(services))
+        app.include_router(stats_router(services, services.accounting.pricing))
     if services.settings.kompress not in (None, "off"):  # POST /compress, Kompress metric
         app.include_router(kompress_router(services))
     registry = services.telemetry.registry

@@ -7,17 +7,15 @@ connection on its thread; reads (the /stats endpoints, key lookups) use another.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from adapters.ledger.database import Database
-from adapters.ledger.row import UsageRow, row_from_report, row_from_tags
+from adapters.ledger.row import row_from_usage
 from adapters.ledger.spool import Spool
 from adapters.ledger.writer import LedgerWriter, Pricer, WriterConfig
-from core.ports import RequestReport
-from core.tags import RequestTags, bounded
+from core.usage import UsageRecord
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +34,7 @@ def open_database(database_url: str | None, data_dir: Path) -> Database:
 
 
 class Ledger:
-    """Implements the core's Telemetry port too: one row per RequestReport."""
+    """A UsageSink (core.usage) over the batching writer, plus the reader for /stats."""
 
     def __init__(self, writer: LedgerWriter, reader: Database) -> None:
         self.writer = writer
@@ -63,50 +61,9 @@ class Ledger:
         self.reader.close()
 
     # -- writing ------------------------------------------------------------------------
-    def request_finished(self, report: RequestReport) -> None:
-        self.writer.record(row_from_report(report))
-
-    def record(self, row: UsageRow) -> None:
-        self.writer.record(row)
-
-    def record_usage(
-        self,
-        tags: RequestTags | None,
-        *,
-        model: str,
-        outcome: str,
-        fmt: str = "unknown",
-        tokens_before: int = 0,
-        tokens_after: int = 0,
-        messages_replayed: int = 0,
-        messages_new: int = 0,
-        engines: dict[str, int] | None = None,
-        latency_seconds: float = 0.0,
-        input_tokens: int | None = None,
-        cache_read_tokens: int | None = None,
-        cache_write_tokens: int | None = None,
-        output_tokens: int | None = None,
-    ) -> None:
-        """One row for a proxied request, with the provider's own usage when it reported it.
-
-        The proxy calls this once per request after the response has ended (tags.route is
-        "proxy"); like `request_finished`, it never waits on the database."""
-        self.writer.record(row_from_tags(
-            tags,
-            model=bounded(model),
-            fmt=fmt,
-            outcome=bounded(outcome, 32),
-            tokens_before=tokens_before,
-            tokens_after=tokens_after,
-            messages_replayed=messages_replayed,
-            messages_new=messages_new,
-            engines=json.dumps(engines or {}, separators=(",", ":"), sort_keys=True),
-            latency_ms=round(latency_seconds * 1000, 3),
-            provider_input_tokens=input_tokens,
-            provider_cache_read_tokens=cache_read_tokens,
-            provider_cache_write_tokens=cache_write_tokens,
-            provider_output_tokens=output_tokens,
-        ))  # fmt: skip
+    def record(self, usage: UsageRecord) -> None:
+        """The UsageSink port: one row per request, queued; never waits on the database."""
+        self.writer.record(row_from_usage(usage))
 
     def status(self) -> dict[str, Any]:
         return {"healthy": self.writer.healthy, "written": self.writer.written,

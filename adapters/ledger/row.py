@@ -6,9 +6,11 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from core.ports import RequestReport
 from core.tags import RequestTags, bounded
+from core.usage import UsageRecord
 
 
 @dataclass
@@ -31,6 +33,8 @@ class UsageRow:
     failure: str = ""
     tokens_before: int = 0
     tokens_after: int = 0
+    replayed_tokens_before: int = 0  # the replayed prefix's share (a provider cache read)
+    replayed_tokens_after: int = 0
     messages_replayed: int = 0
     messages_new: int = 0
     engines: str = "{}"  # JSON object: engine label -> blocks
@@ -38,6 +42,7 @@ class UsageRow:
     provider_input_tokens: int | None = None
     provider_cache_read_tokens: int | None = None
     provider_cache_write_tokens: int | None = None
+    provider_cache_write_1h_tokens: int | None = None  # of which written with the 1 h TTL
     provider_output_tokens: int | None = None
     cost_without_usd: float | None = None
     cost_with_usd: float | None = None
@@ -67,35 +72,63 @@ COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(UsageRow))
 COLUMN_SET = frozenset(COLUMNS)
 
 
-def row_from_tags(tags: RequestTags | None, **values: object) -> UsageRow:
-    """A row carrying `tags`, with any other column given by keyword."""
+def usage_record(tags: RequestTags | None, **counts: Any) -> UsageRecord:
+    """A UsageRecord carrying `tags` (as the HTTP layer derived them) and the given counts:
+    how the proxy records a request, e.g. `usage_record(tags, model=m, outcome="ok",
+    started_at=t0, latency_seconds=dt, **provider_usage_fields(response_usage))`."""
     tags = tags or RequestTags()
+    return UsageRecord(user=tags.user, team=tags.team, project=tags.project,
+                       cluster=tags.cluster, instance=tags.instance, client=tags.client,
+                       route=tags.route, key_id=tags.key_id, tags=dict(tags.extra),
+                       **counts)  # fmt: skip
+
+
+def row_from_usage(usage: UsageRecord) -> UsageRow:
+    """The ledger row for one UsageRecord (any route: compress, compress-raw, proxy)."""
     return UsageRow(
-        cluster=tags.cluster,
-        instance=tags.instance,
-        user_id=tags.user,
-        team=tags.team,
-        project=tags.project,
-        key_id=tags.key_id,
-        client=tags.client,
-        route=tags.route,
-        extra_tags=json.dumps(dict(tags.extra), separators=(",", ":")) if tags.extra else "{}",
-        **values,  # type: ignore[arg-type]
+        ts=usage.started_at or time.time(),
+        cluster=usage.cluster,
+        instance=usage.instance,
+        user_id=usage.user,
+        team=usage.team,
+        project=usage.project,
+        key_id=usage.key_id,
+        client=usage.client,
+        model=bounded(usage.model),
+        fmt=usage.format,
+        route=usage.route,
+        outcome=bounded(usage.outcome, 32),
+        tokens_before=usage.tokens_before,
+        tokens_after=usage.tokens_after,
+        replayed_tokens_before=usage.replayed_tokens_before,
+        replayed_tokens_after=usage.replayed_tokens_after,
+        messages_replayed=usage.messages_replayed,
+        messages_new=usage.messages_new,
+        engines=json.dumps(dict(usage.engines), separators=(",", ":"), sort_keys=True),
+        latency_ms=round(usage.latency_seconds * 1000, 3),
+        provider_input_tokens=usage.provider_input_tokens,
+        provider_cache_read_tokens=usage.provider_cache_read_tokens,
+        provider_cache_write_tokens=usage.provider_cache_write_tokens,
+        provider_cache_write_1h_tokens=usage.provider_cache_write_1h_tokens,
+        provider_output_tokens=usage.provider_output_tokens,
+        extra_tags=json.dumps(dict(usage.tags), separators=(",", ":")) if usage.tags else "{}",
     )
 
 
-def row_from_report(report: RequestReport) -> UsageRow:
-    """The ledger row for one core report (compress and compress-raw routes)."""
-    return row_from_tags(
-        report.tags,
+def usage_from_report(report: RequestReport, instance: str = "") -> UsageRecord:
+    """The UsageRecord of a core report, tagged with what the caller attached to it."""
+    tags = report.tags or RequestTags()
+    return UsageRecord.from_report(
+        report,
+        user=tags.user,
+        team=tags.team,
+        project=tags.project,
+        cluster=tags.cluster,
+        instance=tags.instance or instance,
+        client=tags.client,
+        route=tags.route,
+        key_id=tags.key_id,
         model=bounded(report.model),
-        fmt=report.fmt,
-        outcome=report.outcome,
-        failure=bounded(report.failure or "", 64),
-        tokens_before=report.tokens_before,
-        tokens_after=report.tokens_after,
-        messages_replayed=report.messages_replayed,
-        messages_new=report.messages_new,
-        engines=json.dumps(report.engines, separators=(",", ":"), sort_keys=True),
-        latency_ms=round(report.latency_seconds * 1000, 3),
+        started_at=time.time() - report.latency_seconds,
+        tags=dict(tags.extra),
     )

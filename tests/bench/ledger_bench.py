@@ -87,6 +87,7 @@ def record_cost_us(calls: int = 5000) -> float:
     from pathlib import Path
 
     from adapters.ledger.ledger import Ledger
+    from adapters.ledger.telemetry import UsageTelemetry
     from core.ports import RequestReport
     from core.tags import RequestTags
 
@@ -102,10 +103,11 @@ def record_cost_us(calls: int = 5000) -> float:
             model="gpt-4o",
             tags=RequestTags(user="alice", team="payments"),
         )
+        telemetry = UsageTelemetry(ledger)  # what the core calls: report -> record -> row
         samples = []
         for _ in range(calls):
             started = time.perf_counter()
-            ledger.request_finished(report)
+            telemetry.request_finished(report)
             samples.append(time.perf_counter() - started)
         ledger.close()
     return 1e6 * statistics.median(samples)
@@ -121,7 +123,7 @@ SELECT md5(i::text), extract(epoch FROM now()) - i * 2.592, 'bench', 'pod-' || (
            [(i % 50 % 2) + (i % 7 % 2) * 2 + 1],
        'anthropic', 'compress', CASE WHEN i % 5 = 0 THEN 'passthrough' ELSE 'compressed' END, '',
        20000 + i % 9000, CASE WHEN i % 5 = 0 THEN 20000 + i % 9000 ELSE 3000 + i % 1000 END,
-       i % 40, 1, '{"json:smart_crusher":1}', 5 + (i % 30), NULL, NULL, NULL, NULL,
+       0, 0, i % 40, 1, '{"json:smart_crusher":1}', 5 + (i % 30), NULL, NULL, NULL, NULL, NULL,
        (20000 + i % 9000) * 3e-6, (3000 + i % 1000) * 3e-6, '{}'
 FROM generate_series(1, %s) AS i
 """

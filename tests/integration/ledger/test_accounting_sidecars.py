@@ -95,8 +95,17 @@ def test_sqlite_is_the_default_ledger(tmp_path_factory: pytest.TempPathFactory) 
         summary = body["summary"]
         assert summary["compression"]["requests_compressed"] == 3
         assert summary["compression"]["total_tokens_removed"] > 0
-        assert set(summary["cost"]) >= {"without_headroom_usd", "with_headroom_usd",
-                                        "total_saved_usd"}  # fmt: skip
+        cost = summary["cost"]  # gpt-4o has a price in the shipped table
+        assert cost["priced_requests"] == 3 and cost["total_saved_usd"] > 0
+        assert cost["total_saved_usd"] == pytest.approx(
+            cost["without_headroom_usd"] - cost["with_headroom_usd"], abs=1e-6
+        )
+        assert sum(r["cost_saved_usd"] for r in body["recent_requests"]) == pytest.approx(
+            cost["total_saved_usd"], abs=1e-5
+        )
+        assert body["by_model"][0]["cost_saved_usd"] == pytest.approx(cost["total_saved_usd"],
+                                                                      abs=1e-5)  # fmt: skip
+        assert "gpt-4o" in httpx.get(f"{sidecar.url}/pricing", headers=ADMIN_AUTH).json()["models"]
         last = body["recent_requests"][-1]
         assert last["tags"]["user-id"] == "alice" and last["tags"]["client"] == "curl"
         assert last["tags"]["ticket"] == "FIN-42" and "other" not in last["tags"]
