@@ -93,7 +93,7 @@ class PostgresDatabase:
                     cur.execute("INSERT INTO hgw_schema_migrations VALUES (%s, %s)",
                                 (version, time.time()))  # fmt: skip
                     done.add(version)
-            return max(done)
+            return int(max(done))
 
         return int(self._run(work))
 

@@ -33,7 +33,8 @@ class StatsFilter:
     project: str | None = None
 
     def where(self, *, hourly: bool) -> tuple[str, dict[str, Any]]:
-        clauses, params = ["1 = 1"], {}
+        clauses: list[str] = ["1 = 1"]
+        params: dict[str, Any] = {}
         if self.since is not None:
             clauses.append("hour >= :since" if hourly else "ts >= :since")
             params["since"] = int(self.since // 3600 * 3600) if hourly else self.since

@@ -55,7 +55,7 @@ class SQLiteDatabase:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            return max(done)
+            return int(max(done))
 
     def insert_batch(self, rows: Sequence[UsageRow]) -> None:
         rows = unique(rows)

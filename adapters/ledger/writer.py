@@ -162,7 +162,7 @@ class LedgerWriter:
         self.written += len(rows)
 
     def _take(self, count: int) -> list[UsageRow]:
-        batch = []
+        batch: list[UsageRow] = []
         while self._queue and len(batch) < count:
             batch.append(self._queue.popleft())
         return batch
