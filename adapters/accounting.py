@@ -7,8 +7,9 @@ and serves with its database down (rows spool, known keys keep working).
 
 from __future__ import annotations
 
+import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,13 +19,17 @@ from adapters.identity.keyring import KeyRing
 from adapters.identity.resolve import IdentityResolver
 from adapters.identity.store import KeyStore
 from adapters.ledger.ledger import Ledger, open_database
+from adapters.ledger.row import usage_record
 from adapters.ledger.writer import WriterConfig
 from adapters.pricing.hooks import ledger_pricer, pricing_document
 from adapters.pricing.table import load_price_table
 from adapters.settings import Settings
 from adapters.telemetry.sinks import build_usage_exports
 from core.pricing import PriceTable
-from core.usage import FanOut, UsageSink
+from core.tags import RequestTags
+from core.usage import FanOut, UsageSink, provider_usage_fields
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +44,26 @@ class Accounting:
     prices: PriceTable
     pricing_cache: str = "5m"
     closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    def record(
+        self,
+        tags: RequestTags | None,
+        provider_usage: Mapping[str, Any] | None = None,
+        **counts: Any,
+    ) -> None:
+        """One request's usage to every sink (ledger, usage metrics, OTLP): the proxy's call.
+
+        `tags` as `request_tags(request, services, "proxy")` made them; `provider_usage` the
+        response's `usage` object in any provider's shape (None when the provider sent none);
+        `counts` any other UsageRecord field (model, outcome, tokens_before, tokens_after,
+        replayed_tokens_before/after, messages_replayed, messages_new, started_at,
+        latency_seconds, format). Returns at once; never raises into the request."""
+        try:
+            if provider_usage is not None:
+                counts = {**provider_usage_fields(provider_usage), **counts}
+            self.usage.record(usage_record(tags, **counts))
+        except Exception:
+            log.exception("recording usage failed")
 
     def pricing(self) -> dict[str, Any]:
         """The /pricing body."""

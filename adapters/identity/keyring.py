@@ -54,7 +54,8 @@ class KeyRing:
 
     def refresh(self) -> bool:
         try:
-            self.store.db.migrate()
+            if not self.loaded:  # the tables must exist before the first read
+                self.store.db.migrate()
             records = self.store.by_hash()
             if self._fingerprint_key is None:
                 self._fingerprint_key = self.store.fingerprint_key()
