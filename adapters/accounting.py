@@ -19,6 +19,7 @@ from adapters.identity.keyring import KeyRing
 from adapters.identity.resolve import IdentityResolver
 from adapters.identity.store import KeyStore
 from adapters.ledger.ledger import Ledger, open_database
+from adapters.ledger.metrics import register_ledger_metrics
 from adapters.ledger.row import usage_record
 from adapters.ledger.writer import WriterConfig
 from adapters.pricing.hooks import ledger_pricer, pricing_document
@@ -114,6 +115,7 @@ def build_accounting(settings: Settings, registry: CollectorRegistry) -> Account
         pricer = ledger_pricer(prices, settings.pricing_cache)  # runs on the writer thread
         ledger = Ledger.open(url, settings.data_dir, instance, config, pricer)
         ledger.start()
+        register_ledger_metrics(registry, ledger.writer)
         sinks.insert(0, ledger)
     return Accounting(resolver, keyring, ledger, instance, FanOut(sinks), prices,
                       settings.pricing_cache, closers)  # fmt: skip

@@ -101,6 +101,10 @@ class LedgerWriter:
             time.sleep(0.05)
         return False
 
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
     def caught_up(self) -> bool:
         return not self._queue and self.healthy and not self.spool.pending()
 

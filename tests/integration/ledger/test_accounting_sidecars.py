@@ -227,4 +227,12 @@ def test_postgres_outage_mid_run_loses_no_row(shared: dict[str, Any]) -> None:
     assert eventually(lambda: stats(b, user="bob")["summary"]["api_requests"] == bob_rows)
     time.sleep(0.5)
     assert ledger_rows(url, "outage-run") == sent  # and nothing counted twice
+    metrics = "".join(httpx.get(f"{s.url}/metrics").text for s in shared["replicas"])
+    spooled = [
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith('headroom_gateway_ledger_rows_total{result="spooled"}')
+    ]
+    assert len(spooled) == 2 and sum(spooled) >= 10  # the outage's rows went through the spool
+    assert metrics.count("headroom_gateway_ledger_database_ok 1.0") == 2
     assert stats(a, user="bob")["summary"]["api_requests"] == bob_rows
