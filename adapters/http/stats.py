@@ -61,7 +61,8 @@ def stats_router(services: Services, pricing: Callable[[], dict[str, Any]] | Non
     @router.get("/sessions")
     async def sessions(request: Request) -> JSONResponse:
         ttl = services.settings.session_ttl_seconds
-        return JSONResponse(await read(queries.sessions, ttl, parse_filter(request)))
+        limit = services.settings.session_max_entries
+        return JSONResponse(await read(queries.sessions, ttl, parse_filter(request), limit))
 
     @router.get("/stats/export.csv")
     async def export(request: Request, period: str = "day") -> Response:

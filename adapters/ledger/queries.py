@@ -248,15 +248,20 @@ def insights(db: Database, flt: StatsFilter, sample: int = 1000) -> dict[str, An
     rows = _grouped(db, where, params, ("user_id", "model"))
     total = sum(r["requests"] for r in rows)
     raw_where, raw_params = flt.where(hourly=False)
-    engines: dict[str, int] = {}
+    detail: dict[str, int] = {}
     engine_rows = db.query(f"SELECT engines FROM hgw_usage WHERE {raw_where} "
                            f"ORDER BY ts DESC LIMIT {int(sample)}", raw_params)  # fmt: skip
     for r in engine_rows:
         for label, count in json.loads(r["engines"] or "{}").items():
-            engines[label] = engines.get(label, 0) + int(count)
+            detail[label] = detail.get(label, 0) + int(count)
+    engines: dict[str, int] = {}  # per engine family (json, log, search, diff, text, html)
+    for label, count in detail.items():
+        family = label.split(":", 1)[0]
+        engines[family] = engines.get(family, 0) + count
     return {
         "total_requests": total,
         "engines": engines,
+        "transforms_detail": detail,
         "engines_sample_requests": len(engine_rows),
         "by_model": _breakdown(rows, "model", "model"),
         "by_user": _breakdown(rows, "user_id", "user"),
@@ -283,7 +288,8 @@ def history(db: Database, flt: StatsFilter) -> dict[str, Any]:
     }
 
 
-def sessions(db: Database, ttl_seconds: int, flt: StatsFilter) -> dict[str, Any]:
+def sessions(db: Database, ttl_seconds: int, flt: StatsFilter, max_sessions: int = 0
+             ) -> dict[str, Any]:  # fmt: skip
     """Who was active within the session lifetime, per user (the seed's /sessions)."""
     now = time.time()
     window = StatsFilter(since=now - ttl_seconds, user=flt.user, team=flt.team,
@@ -298,6 +304,7 @@ def sessions(db: Database, ttl_seconds: int, flt: StatsFilter) -> dict[str, Any]
     )
     return {
         "active_sessions": len(rows),
+        "max_sessions": max_sessions,
         "session_ttl_seconds": ttl_seconds,
         "sessions": [
             {

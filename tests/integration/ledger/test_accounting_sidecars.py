@@ -114,6 +114,15 @@ def test_sqlite_is_the_default_ledger(tmp_path_factory: pytest.TempPathFactory) 
         assert body["lifetime"]["requests"] == 3 and body["hourly"][0]["requests"] == 3
         for path in ("/stats/insights", "/stats-history", "/sessions", "/pricing"):
             assert httpx.get(sidecar.url + path, headers=ADMIN_AUTH).status_code == 200, path
+        insights = httpx.get(f"{sidecar.url}/stats/insights", headers=ADMIN_AUTH).json()
+        assert (
+            insights["total_requests"] == 3 and insights["engines"]["log"] == 1
+        )  # turns 2-3 replay
+        history = httpx.get(f"{sidecar.url}/stats-history", headers=ADMIN_AUTH).json()
+        assert history["lifetime"]["requests"] == 3 and len(history["history"]) == 3
+        assert all(h["total_tokens_saved"] > 0 for h in history["history"])
+        sessions = httpx.get(f"{sidecar.url}/sessions", headers=ADMIN_AUTH).json()
+        assert [s["user_id"] for s in sessions["sessions"]] == ["alice"]
         assert httpx.get(f"{sidecar.url}/stats").status_code == 401
         exported = httpx.get(f"{sidecar.url}/stats/export.csv", headers=ADMIN_AUTH,
                              params={"user": "alice", "window": "24h"})  # fmt: skip
