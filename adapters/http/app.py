@@ -55,7 +55,7 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(InvalidRequest)
     async def invalid(request: Request, error: InvalidRequest) -> JSONResponse:
         services.telemetry.rejected()
-        kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 503: "unavailable"}.get(
+        kind = {401: "unauthorized", 404: "not_found", 503: "unavailable"}.get(
             error.status, "invalid_request"
         )
         return JSONResponse({"error": {"type": kind, "message": error.message}},
