@@ -20,6 +20,7 @@ from adapters.http.gzip_body import InflateBody
 from adapters.http.health import health_router
 from adapters.http.kompress_route import kompress_router
 from adapters.http.middleware import BodySizeLimit, InFlight
+from adapters.http.stats import stats_router
 from adapters.sweeper import sweep_periodically
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="headroom-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(health_router(services))
     app.include_router(api_router(services))
+    if services.accounting is not None:  # /stats, /stats/insights, /stats-history, /sessions...
+        app.include_router(stats_router(services, services.accounting.pricing))
     if services.engines.text_compressor is not None:
         app.include_router(kompress_router(services))
     metrics = make_asgi_app(registry=services.telemetry.registry)

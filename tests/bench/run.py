@@ -280,6 +280,7 @@ def main() -> None:
         results["replicas"] = optional("replicas", targets.replicas)
         results["lambda"] = optional("lambda", targets.lambda_function)
         results["kompress"] = optional("kompress", targets.kompress)
+        results["ledger"] = optional("ledger", targets.ledger)
 
     if not args.skip_overload:
         from tests.bench import overload

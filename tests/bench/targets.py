@@ -21,3 +21,9 @@ def kompress() -> dict[str, Any]:
     from tests.bench.kompress_bench import run_kompress_bench
 
     return run_kompress_bench()
+
+
+def ledger() -> dict[str, Any]:
+    from tests.bench.ledger_bench import run_ledger_bench
+
+    return run_ledger_bench()
