@@ -17,6 +17,7 @@ from adapters.http.api import api_router
 from adapters.http.health import health_router
 from adapters.http.kompress_route import kompress_router
 from adapters.http.middleware import BodySizeLimit, InFlight
+from adapters.proxy.routes import proxy_router
 from core.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(api_router(services))
     if services.settings.kompress not in (None, "off"):  # POST /compress, Kompress metric
         app.include_router(kompress_router(services))
+    app.include_router(proxy_router(services))  # last: its /v1/ catch-all forwards the rest
     registry = services.telemetry.registry
 
     @app.get("/metrics", include_in_schema=False)
