@@ -96,8 +96,12 @@ def test_anthropic_raw_stream_renumbers_and_never_shows_the_tool(
 ) -> None:
     body = {"model": "m", "max_tokens": 64, "stream": True, "messages": anthropic_history()}
     arrivals: list[tuple[float, bytes]] = []
-    with httpx.stream("POST", gateway.url + "/v1/messages", json=body,
-                      headers={"x-api-key": "k", "x-headroom-user-id": tenant}) as response:
+    with httpx.stream(
+        "POST",
+        gateway.url + "/v1/messages",
+        json=body,
+        headers={"x-api-key": "k", "x-headroom-user-id": tenant},
+    ) as response:
         for chunk in response.iter_raw():
             arrivals.append((time.perf_counter(), chunk))
     raw = b"".join(chunk for _, chunk in arrivals)
@@ -141,9 +145,7 @@ def test_not_streamed_rounds_are_merged(
     provider: FakeProvider, claude: anthropic.Anthropic, gpt: openai.OpenAI
 ) -> None:
     message = claude.messages.create(model="m", max_tokens=64, messages=anthropic_history())
-    assert "".join(b.text for b in message.content if b.type == "text") == expected_text(
-        provider
-    )
+    assert "".join(b.text for b in message.content if b.type == "text") == expected_text(provider)
     assert all(b.type == "text" for b in message.content) and message.stop_reason == "end_turn"
     provider.reset()
     completion = gpt.chat.completions.create(model="gpt-4o", messages=chat_history())

@@ -45,7 +45,8 @@ def test_anthropic_message_reaches_the_provider_compressed_with_the_callers_head
     [sent] = provider.generations()
     assert sent.path == "/v1/messages?beta=true"
     assert {sent.header("x-api-key"), sent.header("authorization")} & {
-        "sk-ant-test", "Bearer sk-ant-test"
+        "sk-ant-test",
+        "Bearer sk-ant-test",
     }
     assert sent.header("anthropic-beta") == "prompt-caching-2024-07-31"
     assert sent.header("anthropic-version")
