@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.proxy.dialect import header_session
-from adapters.proxy.openai_chat import _cache_key
+from adapters.proxy.openai_chat import prompt_cache_key
+from adapters.proxy.upstream import Provider
 from core.messages import Message
 from core.replay import wire
 
@@ -24,7 +25,7 @@ _ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 class OpenAIResponses:
     route = "responses"
-    provider = "openai"
+    provider: Provider = "openai"
     items_key = "input"
     tool_provider = "openai_responses"
     loops = False
@@ -48,7 +49,7 @@ class OpenAIResponses:
         return out
 
     def session_id(self, headers: Mapping[str, str], body: dict[str, Any]) -> str | None:
-        return header_session(headers) or _cache_key(body)
+        return header_session(headers) or prompt_cache_key(body)
 
 
 def _as_message(item: dict[str, Any]) -> Message:

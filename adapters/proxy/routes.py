@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -92,7 +92,7 @@ class _Proxy:
         self.metrics = metrics
         self.recorder = recorder
 
-    def endpoint(self, dialect: Dialect):  # noqa: ANN201 (a FastAPI endpoint)
+    def endpoint(self, dialect: Dialect) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             return await self.handle(dialect, request)
 
