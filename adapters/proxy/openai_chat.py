@@ -31,5 +31,5 @@ class OpenAIChat:
 
 
 def prompt_cache_key(body: dict[str, Any]) -> str | None:
-    key = body.get("promptprompt_cache_key")
+    key = body.get("prompt_cache_key")
     return key[:256] if isinstance(key, str) and key else None

@@ -31,6 +31,7 @@ class Prepared:
     tokens_before: int = 0
     tokens_after: int = 0
     outcome: str = "passthrough"
+    session_id: str | None = None
 
 
 async def prepare(
@@ -50,6 +51,7 @@ async def prepare(
         return Prepared(raw, outcome="unparsed")
     model = body.get("model") if isinstance(body.get("model"), str) else ""
     prepared = Prepared(raw, model=model or "", stream=body.get("stream") is True)
+    prepared.session_id = dialect.session_id(headers, body)
     if headers.get("x-headroom-bypass", "").lower() == "true":
         prepared.outcome = "bypassed"
         return prepared
@@ -65,7 +67,7 @@ async def prepare(
                 model=model or "default",
                 options=CompressOptions(ccr=ccr_mode),
                 tenant=tenant,
-                session_id=dialect.session_id(headers, body),
+                session_id=prepared.session_id,
             )
         )
         if result.outcome == "failed_open":

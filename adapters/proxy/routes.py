@@ -24,7 +24,7 @@ from adapters.proxy import errors
 from adapters.proxy.anthropic import AnthropicMessages
 from adapters.proxy.anthropic_stream import AnthropicSplicer, Call
 from adapters.proxy.chat_stream import ChatSplicer
-from adapters.proxy.dialect import Dialect, header_session
+from adapters.proxy.dialect import Dialect
 from adapters.proxy.headers import downstream_headers, upstream_headers
 from adapters.proxy.ledger import NoRecorder, ProxyRecord, ProxyRecorder
 from adapters.proxy.merge import AnthropicMerger, ChatMerger
@@ -121,7 +121,7 @@ class _Proxy:
             outcome=prepared.outcome,
             user_agent=headers.get("user-agent", "")[:256],
             stream=prepared.stream,
-            session_id=header_session(headers),
+            session_id=prepared.session_id,
         )
         call = _Call(
             self,

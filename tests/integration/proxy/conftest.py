@@ -34,8 +34,10 @@ def _fresh_provider(provider: FakeProvider) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def gateway(provider: FakeProvider) -> Iterator[Sidecar]:
     # One name of each kind: headroom's own for Anthropic, upstream's (with /v1) for OpenAI.
-    env = {"HEADROOM_ANTHROPIC_API_URL": provider.url,
-           "OPENAI_TARGET_API_URL": provider.url + "/v1"}  # fmt: skip
+    env = {
+        "HEADROOM_ANTHROPIC_API_URL": provider.url,
+        "OPENAI_TARGET_API_URL": provider.url + "/v1",
+    }
     with Sidecar(env) as sidecar:
         yield sidecar
 
@@ -47,11 +49,19 @@ def tenant() -> str:
 
 @pytest.fixture
 def claude(gateway: Sidecar, tenant: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway.url, api_key="sk-ant-test", max_retries=0,
-                               default_headers={"x-headroom-user-id": tenant})  # fmt: skip
+    return anthropic.Anthropic(
+        base_url=gateway.url,
+        api_key="sk-ant-test",
+        max_retries=0,
+        default_headers={"x-headroom-user-id": tenant},
+    )
 
 
 @pytest.fixture
 def gpt(gateway: Sidecar, tenant: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key="sk-test", max_retries=0,
-                         default_headers={"x-headroom-user-id": tenant})  # fmt: skip
+    return openai.OpenAI(
+        base_url=gateway.url + "/v1",
+        api_key="sk-test",
+        max_retries=0,
+        default_headers={"x-headroom-user-id": tenant},
+    )

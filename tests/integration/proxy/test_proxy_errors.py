@@ -21,8 +21,11 @@ USER = [{"role": "user", "content": "hi"}]
 @pytest.fixture(scope="module")
 def guarded(provider: FakeProvider) -> Iterator[Sidecar]:
     """A gateway with a token, whose OpenAI upstream is a port nobody listens on."""
-    env = {"HEADROOM_ANTHROPIC_API_URL": provider.url, "HEADROOM_PROXY_TOKEN": TOKEN,
-           "HEADROOM_OPENAI_API_URL": f"http://127.0.0.1:{free_port()}"}  # fmt: skip
+    env = {
+        "HEADROOM_ANTHROPIC_API_URL": provider.url,
+        "HEADROOM_PROXY_TOKEN": TOKEN,
+        "HEADROOM_OPENAI_API_URL": f"http://127.0.0.1:{free_port()}",
+    }
     with Sidecar(env) as sidecar:
         yield sidecar
 
@@ -75,8 +78,12 @@ def test_openai_rate_limit_passes_with_its_headers(
 def test_unreachable_provider_is_a_502_in_its_shape_and_ready_stays_up(
     guarded: Sidecar,
 ) -> None:
-    client = openai.OpenAI(base_url=guarded.url + "/v1", api_key="sk-test", max_retries=0,
-                           default_headers={"X-Headroom-Proxy-Token": TOKEN})  # fmt: skip
+    client = openai.OpenAI(
+        base_url=guarded.url + "/v1",
+        api_key="sk-test",
+        max_retries=0,
+        default_headers={"X-Headroom-Proxy-Token": TOKEN},
+    )
     with pytest.raises(openai.InternalServerError) as raised:
         client.chat.completions.create(model="gpt-4o", messages=USER)  # type: ignore[arg-type]
     assert raised.value.status_code == 502
@@ -96,9 +103,12 @@ def test_the_gateway_token_is_only_x_headroom_proxy_token_and_never_goes_upstrea
     assert missing.status_code == as_bearer.status_code == 401
     assert missing.json()["error"]["type"] == "unauthorized"
     assert provider.generations() == []
-    client = anthropic.Anthropic(base_url=guarded.url, auth_token="sk-ant-provider",
-                                 max_retries=0,
-                                 default_headers={"X-Headroom-Proxy-Token": TOKEN})  # fmt: skip
+    client = anthropic.Anthropic(
+        base_url=guarded.url,
+        auth_token="sk-ant-provider",
+        max_retries=0,
+        default_headers={"X-Headroom-Proxy-Token": TOKEN},
+    )
     provider.model = lambda exchange: Reply.say("through")
     message = client.messages.create(model="m", max_tokens=8, messages=USER)
     assert message.content[0].text == "through"  # type: ignore[union-attr]
@@ -133,14 +143,23 @@ def test_a_body_the_core_refuses_is_forwarded_unchanged(
     provider: FakeProvider, gateway: Sidecar, tenant: str
 ) -> None:
     raw = b'{"model": "m",  "messages": [{"role": "narrator", "content": "x"}], "max_tokens": 8}'
-    response = httpx.post(gateway.url + "/v1/messages", content=raw,
-                          headers={"x-api-key": "k", "content-type": "application/json",
-                                   "x-headroom-user-id": tenant})  # fmt: skip
+    response = httpx.post(
+        gateway.url + "/v1/messages",
+        content=raw,
+        headers={
+            "x-api-key": "k",
+            "content-type": "application/json",
+            "x-headroom-user-id": tenant,
+        },
+    )
     assert response.status_code == 200
     [sent] = provider.generations()
     assert sent.body == raw
     not_json = b"{not json"
-    response = httpx.post(gateway.url + "/v1/chat/completions", content=not_json,
-                          headers={"authorization": "Bearer k"})  # fmt: skip
+    response = httpx.post(
+        gateway.url + "/v1/chat/completions",
+        content=not_json,
+        headers={"authorization": "Bearer k"},
+    )
     assert response.status_code == 400, "the provider's own answer"
     assert provider.requests[-1].body == not_json

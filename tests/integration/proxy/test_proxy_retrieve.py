@@ -48,13 +48,17 @@ def _model(provider: FakeProvider) -> None:
 
 
 def anthropic_history() -> list[dict[str, Any]]:
-    return [{"role": "user", "content": "Why are pods failing?"},
-            *corpus.tool_turn_anthropic("toolu_01", "Bash", ORIGINAL)]  # fmt: skip
+    return [
+        {"role": "user", "content": "Why are pods failing?"},
+        *corpus.tool_turn_anthropic("toolu_01", "Bash", ORIGINAL),
+    ]
 
 
 def chat_history() -> list[dict[str, Any]]:
-    return [{"role": "user", "content": "Why are pods failing?"},
-            *corpus.tool_turn_openai("call_01", "Bash", ORIGINAL)]  # fmt: skip
+    return [
+        {"role": "user", "content": "Why are pods failing?"},
+        *corpus.tool_turn_openai("call_01", "Bash", ORIGINAL),
+    ]
 
 
 def events_of(raw: bytes) -> list[tuple[str | None, Any]]:
@@ -122,8 +126,9 @@ def test_anthropic_raw_stream_renumbers_and_never_shows_the_tool(
 def test_openai_chat_stream_is_one_completion_across_rounds(
     provider: FakeProvider, gpt: openai.OpenAI
 ) -> None:
-    stream = gpt.chat.completions.create(model="gpt-4o", messages=chat_history(), stream=True,
-                                         stream_options={"include_usage": True})  # fmt: skip
+    stream = gpt.chat.completions.create(
+        model="gpt-4o", messages=chat_history(), stream=True, stream_options={"include_usage": True}
+    )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == expected_text(provider)
@@ -137,8 +142,11 @@ def test_openai_chat_stream_is_one_completion_across_rounds(
     assert usage.prompt_tokens == sum(r.usage.total for r in (first, second) if r.usage)
     appended = second.json()["messages"][len(first.json()["messages"]) :]
     assert appended[0]["tool_calls"][0]["function"]["name"] == RETRIEVE_TOOL
-    assert appended[1] == {"role": "tool", "tool_call_id": appended[0]["tool_calls"][0]["id"],
-                           "content": ORIGINAL}  # fmt: skip
+    assert appended[1] == {
+        "role": "tool",
+        "tool_call_id": appended[0]["tool_calls"][0]["id"],
+        "content": ORIGINAL,
+    }
 
 
 def test_not_streamed_rounds_are_merged(
@@ -173,10 +181,46 @@ def test_a_model_that_keeps_calling_stops_after_three_rounds(
 def test_default_mode_declares_no_tool_and_leaves_no_marker(
     provider: FakeProvider, claude: anthropic.Anthropic
 ) -> None:
-    claude.messages.create(model="m", max_tokens=64, messages=anthropic_history(),
-                           extra_headers={"x-headroom-mode": "default"})  # fmt: skip
+    claude.messages.create(
+        model="m",
+        max_tokens=64,
+        messages=anthropic_history(),
+        extra_headers={"x-headroom-mode": "default"},
+    )
     [sent] = provider.generations()
     body = sent.json()
     assert "tools" not in body
     compressed = body["messages"][2]["content"][0]["content"]
     assert len(compressed) < len(ORIGINAL) / 3 and not MARKER.search(compressed)
+
+
+def both_tools(exchange: Exchange) -> Reply:
+    [key] = {h for t in exchange.texts for h in MARKER.findall(t)}
+    calls = (ToolCall(RETRIEVE_TOOL, {"hash": key}), ToolCall("Bash", {"cmd": "ls"}))
+    return Reply(text="Both.", tool_calls=calls)
+
+
+def test_a_retrieve_call_beside_the_clients_own_tool_is_hidden_and_the_turn_ends(
+    provider: FakeProvider,
+    gateway: Sidecar,
+    tenant: str,
+    claude: anthropic.Anthropic,
+    gpt: openai.OpenAI,
+) -> None:
+    """The client must answer its own call, so the turn goes back to it; the retrieve call
+    (which it could not answer) is removed and the blocks after it renumbered."""
+    provider.model = both_tools
+    with claude.messages.stream(model="m", max_tokens=64, messages=anthropic_history()) as stream:
+        final = stream.get_final_message()
+    assert [(b.type, getattr(b, "name", None)) for b in final.content] == [
+        ("text", None),
+        ("tool_use", "Bash"),
+    ]
+    assert final.stop_reason == "tool_use" and len(provider.generations()) == 1
+    chunks = list(gpt.chat.completions.create(model="gpt-4o", messages=chat_history(), stream=True))
+    calls = [call for c in chunks if c.choices for call in c.choices[0].delta.tool_calls or []]
+    assert {call.index for call in calls} == {0}
+    assert [call.function.name for call in calls if call.function and call.function.name] == [
+        "Bash"
+    ]
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"

@@ -27,8 +27,10 @@ def _plain_model(provider: FakeProvider) -> None:
 
 
 def anthropic_history() -> list[dict[str, Any]]:
-    return [{"role": "user", "content": "Why are pods failing?"},
-            *corpus.tool_turn_anthropic("toolu_01", "Bash", BIG_JSON)]  # fmt: skip
+    return [
+        {"role": "user", "content": "Why are pods failing?"},
+        *corpus.tool_turn_anthropic("toolu_01", "Bash", BIG_JSON),
+    ]
 
 
 def test_anthropic_message_reaches_the_provider_compressed_with_the_callers_headers(
@@ -36,11 +38,15 @@ def test_anthropic_message_reaches_the_provider_compressed_with_the_callers_head
 ) -> None:
     history = anthropic_history()
     message = claude.messages.create(
-        model="claude-sonnet-4-5", max_tokens=64, messages=history,
-        extra_headers={"anthropic-beta": "prompt-caching-2024-07-31",
-                       "x-headroom-session-id": "ignored-upstream"},
+        model="claude-sonnet-4-5",
+        max_tokens=64,
+        messages=history,
+        extra_headers={
+            "anthropic-beta": "prompt-caching-2024-07-31",
+            "x-headroom-session-id": "ignored-upstream",
+        },
         extra_query={"beta": "true"},
-    )  # fmt: skip
+    )
     assert message.content[0].text == provider.default_text
     [sent] = provider.generations()
     assert sent.path == "/v1/messages?beta=true"
@@ -75,10 +81,17 @@ def test_anthropic_stream_is_forwarded_as_the_provider_sent_it(
     assert final.usage.input_tokens == provider.generations()[0].usage.input_tokens
     # Raw bytes: the provider escapes non-ASCII; anything re-encoded on the way would not.
     provider.enqueue(Reply.say("né"))
-    body = {"model": "m", "max_tokens": 9, "stream": True, "messages": [
-        {"role": "user", "content": "hi"}]}  # fmt: skip
-    raw = httpx.post(gateway.url + "/v1/messages", json=body, headers={
-        "x-api-key": "k", "x-headroom-user-id": tenant}).content  # fmt: skip
+    body = {
+        "model": "m",
+        "max_tokens": 9,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    raw = httpx.post(
+        gateway.url + "/v1/messages",
+        json=body,
+        headers={"x-api-key": "k", "x-headroom-user-id": tenant},
+    ).content
     assert b'"text":"n\\u00e9"' in raw
     assert raw.count(b"event: message_start") == 1 and raw.endswith(
         b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
@@ -101,14 +114,20 @@ def test_count_tokens_and_other_v1_paths_pass_through(
 
 
 def test_openai_chat_streamed_and_not(provider: FakeProvider, gpt: openai.OpenAI) -> None:
-    history: list[Any] = [{"role": "user", "content": "Why are pods failing?"},
-                          *corpus.tool_turn_openai("call_1", "Bash", BIG_JSON)]  # fmt: skip
+    history: list[Any] = [
+        {"role": "user", "content": "Why are pods failing?"},
+        *corpus.tool_turn_openai("call_1", "Bash", BIG_JSON),
+    ]
     whole = gpt.chat.completions.create(model="gpt-4o", messages=history)
     assert whole.choices[0].message.content == provider.default_text
     provider.enqueue(Reply.say("Streaming works."))
-    stream = gpt.chat.completions.create(model="gpt-4o", messages=history, stream=True,
-                                         stream_options={"include_usage": True},
-                                         prompt_cache_key="codex-1")  # fmt: skip
+    stream = gpt.chat.completions.create(
+        model="gpt-4o",
+        messages=history,
+        stream=True,
+        stream_options={"include_usage": True},
+        prompt_cache_key="codex-1",
+    )
     chunks = list(stream)
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
         "Streaming works."
@@ -127,12 +146,19 @@ def test_openai_responses_codex_items_streamed_and_not(
     provider: FakeProvider, gpt: openai.OpenAI
 ) -> None:
     items: list[Any] = [
-        {"type": "message", "role": "user", "content": [
-            {"type": "input_text", "text": "Why are pods failing?"}]},
-        {"type": "function_call", "call_id": "call_1", "name": "shell",
-         "arguments": json.dumps({"command": ["kubectl", "get", "pods", "-o", "json"]})},
+        {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "Why are pods failing?"}],
+        },
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "shell",
+            "arguments": json.dumps({"command": ["kubectl", "get", "pods", "-o", "json"]}),
+        },
         {"type": "function_call_output", "call_id": "call_1", "output": BIG_JSON},
-    ]  # fmt: skip
+    ]
     whole = gpt.responses.create(model="gpt-5", input=items, prompt_cache_key="codex-s")
     assert whole.output_text == provider.default_text
     provider.enqueue(Reply.say("Streamed."))
@@ -157,18 +183,32 @@ def test_metrics_count_requests_and_provider_usage(
     provider: FakeProvider, gateway: Sidecar, claude: anthropic.Anthropic
 ) -> None:
     with httpx.Client() as client:
-        before = metric(client, gateway.url, "headroom_proxy_requests_total",
-                        'route="messages",status="200"')  # fmt: skip
-        tokens_before = metric(client, gateway.url, "headroom_proxy_usage_tokens_total",
-                               'kind="input",route="messages"')  # fmt: skip
+        before = metric(
+            client, gateway.url, "headroom_proxy_requests_total", 'route="messages",status="200"'
+        )
+        tokens_before = metric(
+            client,
+            gateway.url,
+            "headroom_proxy_usage_tokens_total",
+            'kind="input",route="messages"',
+        )
         claude.messages.create(model="m", max_tokens=8, messages=anthropic_history())
-        after = metric(client, gateway.url, "headroom_proxy_requests_total",
-                       'route="messages",status="200"')  # fmt: skip
-        tokens_after = metric(client, gateway.url, "headroom_proxy_usage_tokens_total",
-                              'kind="input",route="messages"')  # fmt: skip
+        after = metric(
+            client, gateway.url, "headroom_proxy_requests_total", 'route="messages",status="200"'
+        )
+        tokens_after = metric(
+            client,
+            gateway.url,
+            "headroom_proxy_usage_tokens_total",
+            'kind="input",route="messages"',
+        )
         text = client.get(gateway.url + "/metrics").text
     assert after == before + 1
     assert tokens_after - tokens_before == provider.generations()[0].usage.input_tokens
-    for name in ("time_to_first_byte_seconds", "upstream_latency_seconds", "open_streams",
-                 "retrieve_rounds_total"):  # fmt: skip
+    for name in (
+        "time_to_first_byte_seconds",
+        "upstream_latency_seconds",
+        "open_streams",
+        "retrieve_rounds_total",
+    ):
         assert f"headroom_proxy_{name}" in text

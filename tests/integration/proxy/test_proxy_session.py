@@ -55,9 +55,14 @@ def test_claude_code_session_keeps_a_byte_stable_prefix(
         if turn >= 5:  # Claude Code also puts role "system" messages inside `messages`
             history = history[:3] + [{"role": "system", "content": "<reminder>"}] + history[3:]
         messages = claude_code_turn(history)
-        with claude.messages.stream(model="claude-sonnet-4-5", max_tokens=64, system=SYSTEM,
-                                    tools=TOOLS, messages=messages,  # type: ignore[arg-type]
-                                    extra_headers=headers) as stream:  # fmt: skip
+        with claude.messages.stream(
+            model="claude-sonnet-4-5",
+            max_tokens=64,
+            system=SYSTEM,
+            tools=TOOLS,
+            messages=messages,  # type: ignore[arg-type]
+            extra_headers=headers,
+        ) as stream:
             assert stream.get_final_text() == "ok"
         client_sizes.append(len(json.dumps(messages)))
         sent_sizes.append(len(provider.generations()[-1].body))
@@ -93,8 +98,11 @@ def test_codex_like_chat_session_keeps_a_byte_stable_prefix(
     provider.model = lambda exchange: Reply.say("ok")
     snapshots = corpus.agent_session(20, fmt="openai", seed=12)
     for history in snapshots:
-        gpt.chat.completions.create(model="gpt-4o", messages=history,  # type: ignore[arg-type]
-                                    prompt_cache_key="codex-thread-1")  # fmt: skip
+        gpt.chat.completions.create(
+            model="gpt-4o",
+            messages=history,  # type: ignore[arg-type]
+            prompt_cache_key="codex-thread-1",
+        )
     requests = provider.generations()
     for before, now in zip(requests, requests[1:], strict=False):
         head = b",".join(wire(m).encode() for m in before.json()["messages"])
