@@ -55,12 +55,12 @@ async def prepare(
     if headers.get("x-headroom-bypass", "").lower() == "true":
         prepared.outcome = "bypassed"
         return prepared
-    converted = dialect.to_core(body)
-    if converted is None:
-        return prepared
-    messages, state = converted
     ccr_mode = mode == "ccr" and dialect.loops
     try:
+        converted = dialect.to_core(body)
+        if converted is None:
+            return prepared
+        messages, state = converted
         result = await service.compress(
             CompressRequest(
                 messages=validate(messages),
@@ -73,11 +73,11 @@ async def prepare(
         if result.outcome == "failed_open":
             raise RuntimeError("compression failed open")
         items = dialect.from_core(body, result.messages_json, state)
-    except (InvalidRequest, RuntimeError, ValueError, TypeError, KeyError) as error:
+    except Exception as error:  # the proxy never adds a failure of its own
         log.warning(
             "proxy compression skipped (%s); forwarding the body unchanged", type(error).__name__
         )
-        prepared.outcome = "failed_open"
+        prepared.outcome = "invalid" if isinstance(error, InvalidRequest) else "failed_open"
         return prepared
     if ccr_mode:
         body = with_tool(body, ccr.retrieve_tool(dialect.tool_provider))
