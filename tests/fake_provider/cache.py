@@ -80,12 +80,13 @@ class PrefixCache:
             if ends:
                 self._last[session] = (prompt[: ends[-1]], ends)
         same = common_prefix(previous, prompt)
-        hit = max((end for end in previous_ends if end <= same), default=0)
-        read, total = tokens(hit), tokens(len(prompt))
-        if api == "anthropic":
-            write = max(tokens(ends[-1]) - read, 0) if ends else 0
-            return CacheUsage(max(total - read - write, 0), read, write)
-        return CacheUsage(total - read, read, 0)
+        total = tokens(len(prompt))
+        if api != "anthropic":
+            read = tokens(same) if same else 0
+            return CacheUsage(total - read, read, 0)
+        read = tokens(max((end for end in previous_ends if end <= same), default=0))
+        write = max(tokens(ends[-1]) - read, 0) if ends else 0
+        return CacheUsage(max(total - read - write, 0), read, write)
 
 
 def _breakpoints(prompt: bytes) -> list[int]:

@@ -309,11 +309,16 @@ def test_chat_stream_with_usage_ends_with_usage_chunk_and_done(
 
 
 def test_chat_reports_cached_tokens_for_a_repeated_prefix(gpt: openai.OpenAI) -> None:
-    messages = [{"role": "user", "content": "z" * 4000}]
-    gpt.chat.completions.create(model="m", messages=messages, prompt_cache_key="k")  # type: ignore[arg-type]
-    again = gpt.chat.completions.create(model="m", messages=messages, prompt_cache_key="k")  # type: ignore[arg-type]
+    messages: list[Any] = [{"role": "user", "content": "z" * 4000}]
+    gpt.chat.completions.create(model="m", messages=messages, prompt_cache_key="k")
+    messages += [{"role": "assistant", "content": "ok"}, {"role": "user", "content": "more"}]
+    again = gpt.chat.completions.create(model="m", messages=messages, prompt_cache_key="k")
     assert again.usage and again.usage.prompt_tokens_details
-    assert again.usage.prompt_tokens_details.cached_tokens == again.usage.prompt_tokens
+    cached = again.usage.prompt_tokens_details.cached_tokens
+    assert cached is not None and 1000 <= cached < again.usage.prompt_tokens
+    other = gpt.chat.completions.create(model="m", messages=messages, prompt_cache_key="other")
+    assert other.usage and other.usage.prompt_tokens_details
+    assert other.usage.prompt_tokens_details.cached_tokens == 0
 
 
 def test_openai_errors_in_the_real_shape(fake_provider: FakeProvider, gpt: openai.OpenAI) -> None:

@@ -13,6 +13,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
   fi
 fi
 
-for script in tests/packaging/install-tools.sh tests/packaging/install-tf-tools.sh; do
+for script in tests/packaging/install-tools.sh tests/packaging/install-tf-tools.sh \
+  tests/e2e/install-agents.sh; do
   if [ -f "$script" ]; then bash "$script"; fi
 done
