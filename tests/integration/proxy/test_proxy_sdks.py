@@ -113,12 +113,36 @@ def test_count_tokens_and_other_v1_paths_pass_through(
     assert [r.route for r in provider.requests] == routes
 
 
+def test_breakpoints_stay_where_the_caller_put_them_and_never_exceed_four(
+    provider: FakeProvider, gateway: Sidecar, tenant: str
+) -> None:
+    mark = {"type": "ephemeral"}
+    history = anthropic_history()
+    history[0] = {
+        "role": "user",
+        "content": [{"type": "text", "text": "Why?", "cache_control": mark}],
+    }
+    history[2]["content"][0]["cache_control"] = mark
+    system = [{"type": "text", "text": f"part {i}", "cache_control": mark} for i in range(3)]
+    body = {"model": "m", "max_tokens": 8, "system": system, "messages": history}
+    headers = {"x-api-key": "k", "x-headroom-user-id": tenant}
+    assert httpx.post(gateway.url + "/v1/messages", json=body, headers=headers).status_code == 200
+    sent = provider.generations()[-1]
+    assert sent.body.count(b'"cache_control"') == 4, "3 in system + the latest in messages"
+    messages = sent.json()["messages"]
+    assert "cache_control" not in messages[0]["content"][0]
+    assert messages[2]["content"][0]["cache_control"] == mark
+    assert sent.json()["system"] == system
+
+
 def test_openai_chat_streamed_and_not(provider: FakeProvider, gpt: openai.OpenAI) -> None:
     history: list[Any] = [
         {"role": "user", "content": "Why are pods failing?"},
         *corpus.tool_turn_openai("call_1", "Bash", BIG_JSON),
     ]
-    whole = gpt.chat.completions.create(model="gpt-4o", messages=history)
+    whole = gpt.chat.completions.create(
+        model="gpt-4o", messages=history, extra_headers={"OpenAI-Organization": "org-1"}
+    )
     assert whole.choices[0].message.content == provider.default_text
     provider.enqueue(Reply.say("Streaming works."))
     stream = gpt.chat.completions.create(
@@ -140,6 +164,7 @@ def test_openai_chat_streamed_and_not(provider: FakeProvider, gpt: openai.OpenAI
         assert len(body["messages"][2]["content"]) < len(BIG_JSON) / 3
         assert body["tools"][-1]["function"]["name"] == RETRIEVE
     assert second.json()["prompt_cache_key"] == "codex-1"
+    assert first.header("openai-organization") == "org-1"
 
 
 def test_openai_responses_codex_items_streamed_and_not(

@@ -111,4 +111,6 @@ def test_codex_like_chat_session_keeps_a_byte_stable_prefix(
             before.body[: before.body.index(b'"messages"')]
             == now.body[: now.body.index(b'"messages"')]
         )
+        assert before.usage is not None and now.usage is not None
+        assert now.usage.cache_read >= before.usage.total - 1, "the provider's cache hits"
     assert len(requests[-1].body) < 0.6 * len(json.dumps(snapshots[-1]))
