@@ -17,6 +17,7 @@ from core.ccr import TOOL_NAME
 
 class AnthropicMerger:
     provider = "anthropic"
+    rewrite = False  # a turn without a retrieve call goes back as the provider sent it
 
     def __init__(self) -> None:
         self.rounds = 0
@@ -67,6 +68,7 @@ class AnthropicMerger:
 
 class ChatMerger:
     provider = "openai"
+    rewrite = False
 
     def __init__(self) -> None:
         self.rounds = 0

@@ -5,7 +5,8 @@ Only `function_call_output` text can change. Each item becomes one message the c
 a tool message, anything else -> an opaque assistant message that is never rewritten), and
 the core's output is mapped back onto the original item, so replayed items are stable.
 
-No retrieve loop here (`loops = False`): the proxy compresses marker-free for this API.
+A string `input` is one user message: nothing to compress, so such a request goes out as
+sent (no retrieve tool, no loop).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class OpenAIResponses:
     provider: Provider = "openai"
     items_key = "input"
     tool_provider = "openai_responses"
-    loops = False
+    loops = True
 
     def to_core(self, body: dict[str, Any]) -> tuple[list[Message], Any] | None:
         items = body.get("input")

@@ -33,6 +33,7 @@ from adapters.proxy.metrics import ProxyMetrics
 from adapters.proxy.openai_chat import OpenAIChat
 from adapters.proxy.openai_responses import OpenAIResponses
 from adapters.proxy.prepare import Prepared, continuation, prepare
+from adapters.proxy.responses_stream import ResponsesMerger, ResponsesSplicer
 from adapters.proxy.sse import EventReader
 from adapters.proxy.upstream import Provider, Upstream, UpstreamUnreachable
 from adapters.proxy.usage import StreamUsage, body_usage
@@ -41,6 +42,14 @@ from core.ports import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+_SPLICERS: dict[str, type[AnthropicSplicer | ChatSplicer | ResponsesSplicer]] = {
+    "messages": AnthropicSplicer, "count_tokens": AnthropicSplicer,
+    "chat_completions": ChatSplicer, "responses": ResponsesSplicer,
+}  # fmt: skip
+_MERGERS: dict[str, type[AnthropicMerger | ChatMerger | ResponsesMerger]] = {
+    "messages": AnthropicMerger, "count_tokens": AnthropicMerger,
+    "chat_completions": ChatMerger, "responses": ResponsesMerger,
+}  # fmt: skip
 #: Paths under /v1/ that are the gateway's own API, never forwarded.
 OWN_PATHS = ("compress", "compress-raw", "retrieve")
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -279,7 +288,7 @@ class _Call:
         return self.respond(raw, response)
 
     async def buffered_loop(self, response: httpx.Response) -> Response:
-        merger = AnthropicMerger() if self.dialect.provider == "anthropic" else ChatMerger()
+        merger = _MERGERS[self.dialect.route]()
         first = response
         raw, looped = b"", False
         while True:
@@ -319,7 +328,7 @@ class _Call:
                 break
             response = next_response
         self.record.usage = merger.usage
-        return self.respond(merger.result() if looped else raw, first)
+        return self.respond(merger.result() if looped or merger.rewrite else raw, first)
 
     def respond(self, raw: bytes, response: httpx.Response) -> Response:
         self.proxy.metrics.ttfb.labels(self.route).observe(time.perf_counter() - self.started)
@@ -331,7 +340,7 @@ class _Call:
         )
 
     def streamed_loop(self, response: httpx.Response) -> Response:
-        splicer = AnthropicSplicer() if self.dialect.provider == "anthropic" else ChatSplicer()
+        splicer = _SPLICERS[self.dialect.route]()
         proxy, record = self.proxy, self.record
         record.status = response.status_code
 

@@ -224,3 +224,58 @@ def test_a_retrieve_call_beside_the_clients_own_tool_is_hidden_and_the_turn_ends
         "Bash"
     ]
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
+
+
+def codex_items() -> list[dict[str, Any]]:
+    return [
+        {"type": "message", "role": "user",
+         "content": [{"type": "input_text", "text": "Why are pods failing?"}]},
+        {"type": "function_call", "call_id": "call_1", "name": "shell",
+         "arguments": json.dumps({"command": ["kubectl", "get", "pods", "-o", "json"]})},
+        {"type": "function_call_output", "call_id": "call_1", "output": ORIGINAL},
+    ]  # fmt: skip
+
+
+def test_openai_responses_stream_is_one_response_across_rounds(
+    provider: FakeProvider, gateway: Sidecar, tenant: str, gpt: openai.OpenAI
+) -> None:
+    with gpt.responses.stream(model="gpt-5", input=codex_items()) as stream:  # type: ignore[arg-type]
+        kinds = []
+        text = ""
+        for event in stream:
+            kinds.append(event.type)
+            if event.type == "response.output_text.delta":
+                text += event.delta
+        final = stream.get_final_response()
+    assert RETRIEVE_TOOL not in final.model_dump_json()
+    assert text == expected_text(provider)
+    assert kinds.count("response.created") == kinds.count("response.completed") == 1
+    assert [item.type for item in final.output] == ["message", "message"]
+    assert final.output_text == expected_text(provider)
+    first, second = provider.generations()
+    assert final.usage is not None
+    assert final.usage.input_tokens == sum(r.usage.total for r in (first, second) if r.usage)
+    appended = second.json()["input"][len(first.json()["input"]) :]
+    assert [i["type"] for i in appended] == ["message", "function_call", "function_call_output"]
+    assert appended[1]["name"] == RETRIEVE_TOOL and "id" not in appended[1]
+    assert appended[2] == {"type": "function_call_output", "call_id": appended[1]["call_id"],
+                           "output": ORIGINAL}  # fmt: skip
+    # raw: contiguous sequence numbers and output indexes, no retrieve call anywhere
+    provider.reset()
+    body = {"model": "gpt-5", "stream": True, "input": codex_items()}
+    headers = {"authorization": "Bearer k", "x-headroom-user-id": tenant}
+    raw = httpx.post(gateway.url + "/v1/responses", json=body, headers=headers).content
+    assert RETRIEVE_TOOL.encode() not in raw
+    events = [data for _, data in events_of(raw)]
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    added = [e["output_index"] for e in events if e["type"] == "response.output_item.added"]
+    assert added == [0, 1]
+
+
+def test_openai_responses_not_streamed_rounds_are_merged(
+    provider: FakeProvider, gpt: openai.OpenAI
+) -> None:
+    response = gpt.responses.create(model="gpt-5", input=codex_items())  # type: ignore[arg-type]
+    assert response.output_text == expected_text(provider)
+    assert all(item.type == "message" for item in response.output)
+    assert RETRIEVE_TOOL not in response.model_dump_json()

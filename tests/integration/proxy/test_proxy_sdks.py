@@ -199,9 +199,10 @@ def test_openai_responses_codex_items_streamed_and_not(
         assert [i["type"] for i in body["input"]] == [i["type"] for i in items]
         assert body["input"][:2] == items[:2]
         output = body["input"][2]["output"]
-        assert len(output) < len(BIG_JSON) / 3 and "Retrieve original" not in output
-        assert RETRIEVE not in json.dumps(body.get("tools", [])), "no loop on Responses"
-    assert sent[2].json()["input"] == "just a string"
+        assert len(output) < len(BIG_JSON) / 3 and "Retrieve original: hash=" in output
+        assert body["tools"][-1]["name"] == RETRIEVE and body["tools"][-1]["type"] == "function"
+    assert sent[2].json()["input"] == "just a string", "nothing to compress: sent as is"
+    assert "tools" not in sent[2].json()
 
 
 def test_metrics_count_requests_and_provider_usage(
