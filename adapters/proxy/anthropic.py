@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.proxy.dialect import header_session
+from adapters.proxy.upstream import Provider
 from core.messages import Message
 from core.replay import wire
 
@@ -23,7 +24,7 @@ Path = tuple[int, ...]
 
 class AnthropicMessages:
     route = "messages"
-    provider = "anthropic"
+    provider: Provider = "anthropic"
     items_key = "messages"
     tool_provider = "anthropic"
     loops = True

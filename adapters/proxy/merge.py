@@ -17,6 +17,7 @@ from core.ccr import TOOL_NAME
 
 class AnthropicMerger:
     provider = "anthropic"
+    rewrite = False  # a turn without a retrieve call goes back as the provider sent it
 
     def __init__(self) -> None:
         self.rounds = 0
@@ -32,7 +33,8 @@ class AnthropicMerger:
         self.usage.add(body_usage("anthropic", body))
         if isinstance(body.get("usage"), dict):
             self._usage = _sum(self._usage, body["usage"])
-        content = body.get("content") if isinstance(body.get("content"), list) else []
+        found = body.get("content")
+        content: list[Any] = found if isinstance(found, list) else []
         ours = [b for b in content if _is_ours(b)]
         self._content += [b for b in content if not _is_ours(b)]
         self._round_content = content
@@ -66,6 +68,7 @@ class AnthropicMerger:
 
 class ChatMerger:
     provider = "openai"
+    rewrite = False
 
     def __init__(self) -> None:
         self.rounds = 0

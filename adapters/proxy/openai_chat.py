@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.proxy.dialect import header_session
+from adapters.proxy.upstream import Provider
 from core.messages import Message
 
 
 class OpenAIChat:
     route = "chat_completions"
-    provider = "openai"
+    provider: Provider = "openai"
     items_key = "messages"
     tool_provider = "openai"
     loops = True
@@ -26,9 +27,9 @@ class OpenAIChat:
         return messages_json
 
     def session_id(self, headers: Mapping[str, str], body: dict[str, Any]) -> str | None:
-        return header_session(headers) or _cache_key(body)
+        return header_session(headers) or prompt_cache_key(body)
 
 
-def _cache_key(body: dict[str, Any]) -> str | None:
+def prompt_cache_key(body: dict[str, Any]) -> str | None:
     key = body.get("prompt_cache_key")
     return key[:256] if isinstance(key, str) and key else None

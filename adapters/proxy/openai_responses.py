@@ -5,7 +5,8 @@ Only `function_call_output` text can change. Each item becomes one message the c
 a tool message, anything else -> an opaque assistant message that is never rewritten), and
 the core's output is mapped back onto the original item, so replayed items are stable.
 
-No retrieve loop here (`loops = False`): the proxy compresses marker-free for this API.
+A string `input` is one user message: nothing to compress, so such a request goes out as
+sent (no retrieve tool, no loop).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.proxy.dialect import header_session
-from adapters.proxy.openai_chat import _cache_key
+from adapters.proxy.openai_chat import prompt_cache_key
+from adapters.proxy.upstream import Provider
 from core.messages import Message
 from core.replay import wire
 
@@ -24,10 +26,10 @@ _ROLES = frozenset({"system", "developer", "user", "assistant"})
 
 class OpenAIResponses:
     route = "responses"
-    provider = "openai"
+    provider: Provider = "openai"
     items_key = "input"
     tool_provider = "openai_responses"
-    loops = False
+    loops = True
 
     def to_core(self, body: dict[str, Any]) -> tuple[list[Message], Any] | None:
         items = body.get("input")
@@ -48,7 +50,7 @@ class OpenAIResponses:
         return out
 
     def session_id(self, headers: Mapping[str, str], body: dict[str, Any]) -> str | None:
-        return header_session(headers) or _cache_key(body)
+        return header_session(headers) or prompt_cache_key(body)
 
 
 def _as_message(item: dict[str, Any]) -> Message:

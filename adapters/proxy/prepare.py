@@ -31,6 +31,7 @@ class Prepared:
     tokens_before: int = 0
     tokens_after: int = 0
     outcome: str = "passthrough"
+    session_id: str | None = None
 
 
 async def prepare(
@@ -50,32 +51,33 @@ async def prepare(
         return Prepared(raw, outcome="unparsed")
     model = body.get("model") if isinstance(body.get("model"), str) else ""
     prepared = Prepared(raw, model=model or "", stream=body.get("stream") is True)
+    prepared.session_id = dialect.session_id(headers, body)
     if headers.get("x-headroom-bypass", "").lower() == "true":
         prepared.outcome = "bypassed"
         return prepared
-    converted = dialect.to_core(body)
-    if converted is None:
-        return prepared
-    messages, state = converted
     ccr_mode = mode == "ccr" and dialect.loops
     try:
+        converted = dialect.to_core(body)
+        if converted is None:
+            return prepared
+        messages, state = converted
         result = await service.compress(
             CompressRequest(
                 messages=validate(messages),
                 model=model or "default",
                 options=CompressOptions(ccr=ccr_mode),
                 tenant=tenant,
-                session_id=dialect.session_id(headers, body),
+                session_id=prepared.session_id,
             )
         )
         if result.outcome == "failed_open":
             raise RuntimeError("compression failed open")
         items = dialect.from_core(body, result.messages_json, state)
-    except (InvalidRequest, RuntimeError, ValueError, TypeError, KeyError) as error:
+    except Exception as error:  # the proxy never adds a failure of its own
         log.warning(
             "proxy compression skipped (%s); forwarding the body unchanged", type(error).__name__
         )
-        prepared.outcome = "failed_open"
+        prepared.outcome = "invalid" if isinstance(error, InvalidRequest) else "failed_open"
         return prepared
     if ccr_mode:
         body = with_tool(body, ccr.retrieve_tool(dialect.tool_provider))

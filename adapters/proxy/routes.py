@@ -7,8 +7,9 @@ Include this router after the gateway's own /v1 routes: its catch-all must not s
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,7 +25,7 @@ from adapters.proxy import errors
 from adapters.proxy.anthropic import AnthropicMessages
 from adapters.proxy.anthropic_stream import AnthropicSplicer, Call
 from adapters.proxy.chat_stream import ChatSplicer
-from adapters.proxy.dialect import Dialect, header_session
+from adapters.proxy.dialect import Dialect
 from adapters.proxy.headers import downstream_headers, upstream_headers
 from adapters.proxy.ledger import NoRecorder, ProxyRecord, ProxyRecorder
 from adapters.proxy.merge import AnthropicMerger, ChatMerger
@@ -32,12 +33,23 @@ from adapters.proxy.metrics import ProxyMetrics
 from adapters.proxy.openai_chat import OpenAIChat
 from adapters.proxy.openai_responses import OpenAIResponses
 from adapters.proxy.prepare import Prepared, continuation, prepare
+from adapters.proxy.responses_stream import ResponsesMerger, ResponsesSplicer
 from adapters.proxy.sse import EventReader
 from adapters.proxy.upstream import Provider, Upstream, UpstreamUnreachable
 from adapters.proxy.usage import StreamUsage, body_usage
 from core import ccr
 from core.ports import StoreUnavailable
 
+log = logging.getLogger(__name__)
+
+_SPLICERS: dict[str, type[AnthropicSplicer | ChatSplicer | ResponsesSplicer]] = {
+    "messages": AnthropicSplicer, "count_tokens": AnthropicSplicer,
+    "chat_completions": ChatSplicer, "responses": ResponsesSplicer,
+}  # fmt: skip
+_MERGERS: dict[str, type[AnthropicMerger | ChatMerger | ResponsesMerger]] = {
+    "messages": AnthropicMerger, "count_tokens": AnthropicMerger,
+    "chat_completions": ChatMerger, "responses": ResponsesMerger,
+}  # fmt: skip
 #: Paths under /v1/ that are the gateway's own API, never forwarded.
 OWN_PATHS = ("compress", "compress-raw", "retrieve")
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -92,7 +104,7 @@ class _Proxy:
         self.metrics = metrics
         self.recorder = recorder
 
-    def endpoint(self, dialect: Dialect):  # noqa: ANN201 (a FastAPI endpoint)
+    def endpoint(self, dialect: Dialect) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             return await self.handle(dialect, request)
 
@@ -121,7 +133,7 @@ class _Proxy:
             outcome=prepared.outcome,
             user_agent=headers.get("user-agent", "")[:256],
             stream=prepared.stream,
-            session_id=header_session(headers),
+            session_id=prepared.session_id,
         )
         call = _Call(
             self,
@@ -195,6 +207,8 @@ class _Proxy:
                             time.perf_counter() - started
                         )
                     yield chunk
+            except httpx.TransportError:
+                pass  # the provider cut the stream: the client's ends there too
             finally:
                 await _close(response)
                 self.metrics.open_streams.dec()
@@ -265,26 +279,41 @@ class _Call:
     async def buffered_plain(self, response: httpx.Response) -> Response:
         """A small JSON answer (no retrieve loop): read for its usage, returned as received."""
         try:
-            raw = await response.aread()
-        finally:
-            await _close(response)
+            raw = await _read(response)
+        except httpx.TransportError as error:
+            return self.proxy.unreachable(
+                self.route, self.dialect.provider, type(error).__name__, self.record, self.started
+            )
         self.record.usage = body_usage(self.dialect.provider, _json(raw))
         return self.respond(raw, response)
 
     async def buffered_loop(self, response: httpx.Response) -> Response:
-        merger = AnthropicMerger() if self.dialect.provider == "anthropic" else ChatMerger()
+        merger = _MERGERS[self.dialect.route]()
         first = response
-        raw = b""
-        calls = None
+        raw, looped = b"", False
         while True:
             try:
-                raw = await response.aread()
-            finally:
-                await _close(response)
-            body = _json(raw)
-            calls = merger.add(body) if isinstance(body, dict) else None
-            if calls is None or merger.rounds > self.proxy.settings.proxy_retrieve_rounds:
+                raw = await _read(response)
+            except httpx.TransportError as error:
+                if not looped:
+                    return self.proxy.unreachable(
+                        self.route,
+                        self.dialect.provider,
+                        type(error).__name__,
+                        self.record,
+                        self.started,
+                    )
                 break
+            body = _json(raw)
+            try:
+                calls = merger.add(body) if isinstance(body, dict) else None
+            except Exception:  # an answer the merger cannot read goes back as it came
+                log.warning("retrieve loop: unreadable %s response", self.dialect.provider)
+                calls = None
+            if calls is None or merger.rounds > self.proxy.settings.proxy_retrieve_rounds:
+                looped = looped or calls is not None
+                break
+            looped = True
             answers = await self.answers(calls)
             try:
                 next_response = await self.send(
@@ -299,8 +328,7 @@ class _Call:
                 break
             response = next_response
         self.record.usage = merger.usage
-        looped = merger.rounds > 1 or calls is not None
-        return self.respond(merger.result() if looped else raw, first)
+        return self.respond(merger.result() if looped or merger.rewrite else raw, first)
 
     def respond(self, raw: bytes, response: httpx.Response) -> Response:
         self.proxy.metrics.ttfb.labels(self.route).observe(time.perf_counter() - self.started)
@@ -312,26 +340,45 @@ class _Call:
         )
 
     def streamed_loop(self, response: httpx.Response) -> Response:
-        splicer = AnthropicSplicer() if self.dialect.provider == "anthropic" else ChatSplicer()
+        splicer = _SPLICERS[self.dialect.route]()
         proxy, record = self.proxy, self.record
         record.status = response.status_code
 
         async def body() -> AsyncIterator[bytes]:
             current = response
             first = True
+            raw_mode = False  # the splicer failed: the rest goes through as received
             proxy.metrics.open_streams.inc()
+
+            def pieces(reader: EventReader, chunk: bytes) -> list[bytes]:
+                nonlocal raw_mode
+                if raw_mode:
+                    return [chunk]
+                events = reader.feed(chunk)
+                try:
+                    return splicer.feed(events)
+                except Exception:
+                    log.warning("retrieve loop: unreadable %s stream", self.dialect.provider)
+                    raw_mode = True
+                    return [e.raw for e in events] + [reader.rest()]
+
             try:
                 while True:
                     reader = EventReader()
-                    async for chunk in current.aiter_raw():
-                        for piece in splicer.feed(reader.feed(chunk)):
-                            if first:
-                                first = False
-                                proxy.metrics.ttfb.labels(self.route).observe(
-                                    time.perf_counter() - self.started
-                                )
-                            yield piece
+                    try:
+                        async for chunk in current.aiter_raw():
+                            for piece in pieces(reader, chunk):
+                                if first:
+                                    first = False
+                                    proxy.metrics.ttfb.labels(self.route).observe(
+                                        time.perf_counter() - self.started
+                                    )
+                                yield piece
+                    except httpx.TransportError:
+                        raw_mode = True  # the provider cut the stream: so does the client's
                     await _close(current)
+                    if raw_mode:
+                        return
                     calls = splicer.end_round()
                     if calls is None or splicer.rounds > proxy.settings.proxy_retrieve_rounds:
                         break
@@ -371,6 +418,13 @@ class _Call:
                 continue
             out[call.id] = ccr.retrieval_text(call.hash, original, call.query)
         return out
+
+
+async def _read(response: httpx.Response) -> bytes:
+    try:
+        return await response.aread()
+    finally:
+        await _close(response)
 
 
 async def _close(response: httpx.Response) -> None:
