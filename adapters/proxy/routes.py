@@ -52,6 +52,8 @@ _MERGERS: dict[str, type[AnthropicMerger | ChatMerger | ResponsesMerger]] = {
 }  # fmt: skip
 #: Paths under /v1/ that are the gateway's own API, never forwarded.
 OWN_PATHS = ("compress", "compress-raw", "retrieve")
+#: Status recorded (metrics, ledger) for a stream the client left before its end (nginx's).
+CLIENT_GONE = 499
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -196,6 +198,7 @@ class _Proxy:
 
         async def body() -> AsyncIterator[bytes]:
             first = True
+            done = False
             self.metrics.open_streams.inc()
             try:
                 async for chunk in response.aiter_raw():
@@ -207,14 +210,15 @@ class _Proxy:
                             time.perf_counter() - started
                         )
                     yield chunk
+                done = True
             except httpx.TransportError:
-                pass  # the provider cut the stream: the client's ends there too
+                done = True  # the provider cut the stream: the client's ends there too
             finally:
                 await _close(response)
                 self.metrics.open_streams.dec()
                 if usage is not None:
                     record.usage = usage.usage
-                self.finish(record, response.status_code, started)
+                self.finish(record, response.status_code if done else CLIENT_GONE, started)
 
         return StreamingResponse(
             body(),
@@ -347,6 +351,7 @@ class _Call:
         async def body() -> AsyncIterator[bytes]:
             current = response
             first = True
+            done = False
             raw_mode = False  # the splicer failed: the rest goes through as received
             proxy.metrics.open_streams.inc()
 
@@ -378,6 +383,7 @@ class _Call:
                         raw_mode = True  # the provider cut the stream: so does the client's
                     await _close(current)
                     if raw_mode:
+                        done = True
                         return
                     calls = splicer.end_round()
                     if calls is None or splicer.rounds > proxy.settings.proxy_retrieve_rounds:
@@ -396,11 +402,13 @@ class _Call:
                 closing = splicer.finish()
                 if closing:
                     yield closing
+                done = True
             finally:
                 await _close(current)
                 proxy.metrics.open_streams.dec()
                 record.usage = splicer.usage
-                proxy.finish(record, response.status_code, self.started)
+                status = response.status_code if done else CLIENT_GONE
+                proxy.finish(record, status, self.started)
 
         return StreamingResponse(
             body(),

@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from tests.fake_provider import ErrorReply, FakeProvider, Reply
+from tests.integration.helpers import metric
 from tests.processes import Sidecar, free_port
 
 TOKEN = "gateway-token-123"
@@ -121,6 +122,12 @@ def test_the_gateway_token_is_only_x_headroom_proxy_token_and_never_goes_upstrea
 def test_client_disconnect_cancels_the_upstream_request(
     provider: FakeProvider, gateway: Sidecar, tenant: str
 ) -> None:
+    gone = 'route="messages",status="499"'
+    with httpx.Client() as client:
+        try:
+            left_before = metric(client, gateway.url, "headroom_proxy_requests_total", gone)
+        except KeyError:  # a label value appears with its first sample
+            left_before = 0.0
     provider.enqueue(Reply(text="word " * 400, chunk_delay=0.02))  # ~125 events, ~2.5 s
     body = {"model": "m", "max_tokens": 64, "stream": True, "messages": USER}
     with httpx.stream(
@@ -137,6 +144,9 @@ def test_client_disconnect_cancels_the_upstream_request(
     assert provider.wait_for(lambda requests: requests[0].outcome == "disconnected", 5.0)
     [request] = provider.requests
     assert len(request.sent_at) < 60, "the provider stopped well before the end"
+    with httpx.Client() as client:
+        assert metric(client, gateway.url, "headroom_proxy_requests_total", gone) == left_before + 1
+        assert metric(client, gateway.url, "headroom_proxy_open_streams") == 0
 
 
 def test_a_body_the_core_refuses_is_forwarded_unchanged(
