@@ -12,6 +12,9 @@ from typing import Protocol
 
 from adapters.proxy.usage import Usage
 
+#: The status recorded for a stream the client left before its end (nginx's convention).
+CLIENT_GONE = 499
+
 
 @dataclass
 class ProxyRecord:
