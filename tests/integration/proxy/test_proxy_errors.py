@@ -163,8 +163,15 @@ def test_a_body_the_core_refuses_is_forwarded_unchanged(
         },
     )
     assert response.status_code == 200
-    [sent] = provider.generations()
-    assert sent.body == raw
+    # A lone surrogate: valid JSON, but it has no UTF-8 form, so re-serialising it would fail.
+    # (The fake provider itself fails on it and drops the connection: the proxy says 502.)
+    surrogate = (
+        b'{"model": "m", "system": "\\ud800", "messages": [{"role": "user", "content": "hi"}]}'
+    )
+    httpx.post(gateway.url + "/v1/messages", content=surrogate,
+               headers={"x-api-key": "k", "x-headroom-user-id": tenant})  # fmt: skip
+    first, second = provider.generations()
+    assert (first.body, second.body) == (raw, surrogate)
     not_json = b"{not json"
     response = httpx.post(
         gateway.url + "/v1/chat/completions",
@@ -173,3 +180,4 @@ def test_a_body_the_core_refuses_is_forwarded_unchanged(
     )
     assert response.status_code == 400, "the provider's own answer"
     assert provider.requests[-1].body == not_json
+    assert len(provider.requests) == 3
