@@ -30,7 +30,6 @@ from adapters.proxy.sse import EventReader
 from adapters.proxy.upstream import UpstreamUnreachable, close, read_and_close
 from adapters.proxy.usage import StreamUsage, body_usage
 from core import ccr
-from core.ports import StoreUnavailable
 
 if TYPE_CHECKING:
     from adapters.proxy.forwarding import Proxy
@@ -231,7 +230,8 @@ class ProxiedCall:
         for call in calls:
             try:
                 original = await self.proxy.services.service.retrieve(self.tenant, call.hash)
-            except StoreUnavailable:
+            except Exception as error:  # StoreUnavailable, or any store fault: tell the model
+                log.warning("retrieve loop: original store failed (%s)", type(error).__name__)
                 out[call.id] = "The original store is unavailable; continue without it."
                 continue
             out[call.id] = ccr.retrieval_text(call.hash, original, call.query)

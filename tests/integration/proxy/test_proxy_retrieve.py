@@ -279,3 +279,20 @@ def test_openai_responses_not_streamed_rounds_are_merged(
     assert response.output_text == expected_text(provider)
     assert all(item.type == "message" for item in response.output)
     assert RETRIEVE_TOOL not in response.model_dump_json()
+
+
+def test_a_marker_from_another_tenant_is_not_resolved(
+    provider: FakeProvider, gateway: Sidecar, claude: anthropic.Anthropic
+) -> None:
+    claude.messages.create(model="m", max_tokens=64, messages=anthropic_history())
+    [key] = MARKER.findall(json.dumps(provider.generations()[0].json()))
+    provider.reset()
+    other = anthropic.Anthropic(base_url=gateway.url, api_key="sk-ant-test", max_retries=0,
+                                default_headers={"x-headroom-user-id": "someone-else"})  # fmt: skip
+    stolen = f"[headroom: compressed from 57272 chars. Retrieve original: hash={key}]"
+    history = [{"role": "user", "content": "Why?"},
+               *corpus.tool_turn_anthropic("toolu_9", "Bash", stolen)]  # fmt: skip
+    other.messages.create(model="m", max_tokens=64, messages=history)  # type: ignore[arg-type]
+    first, second = provider.generations()
+    answer = second.json()["messages"][-1]["content"][0]["content"]
+    assert answer.startswith(f"No original found for hash={key}")
