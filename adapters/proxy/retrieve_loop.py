@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from fastapi.responses import Response, StreamingResponse
 
+from adapters.proxy import errors
 from adapters.proxy.anthropic_stream import AnthropicSplicer
 from adapters.proxy.calls import Call
 from adapters.proxy.chat_stream import ChatSplicer
@@ -202,12 +203,21 @@ class ProxiedCall:
                         current = await self.send(
                             continuation(self.prepared, self.dialect, splicer.continuation(answers))
                         )
-                    except UpstreamUnreachable:
-                        break
+                    except UpstreamUnreachable as error:
+                        yield errors.stream_error(self.route, None, str(error))
+                        done = True
+                        return
                     proxy.metrics.retrieve_rounds.labels(self.route).inc()
                     record.retrieve_rounds += 1
-                    if current.status_code != 200:
-                        break
+                    if current.status_code != 200:  # the provider's error, as it streams them
+                        reason = f"HTTP {current.status_code}"
+                        try:
+                            raw = await read_and_close(current)
+                        except httpx.TransportError:
+                            raw = b""
+                        yield errors.stream_error(self.route, raw, reason)
+                        done = True
+                        return
                 closing = splicer.finish()
                 if closing:
                     yield closing

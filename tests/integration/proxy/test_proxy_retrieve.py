@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from tests import corpus
-from tests.fake_provider import MARKER, RETRIEVE_TOOL, FakeProvider, Reply, ToolCall
+from tests.fake_provider import MARKER, RETRIEVE_TOOL, ErrorReply, FakeProvider, Reply, ToolCall
 from tests.fake_provider.script import Exchange
 from tests.integration.helpers import wire
 from tests.processes import Sidecar
@@ -296,3 +296,27 @@ def test_a_marker_from_another_tenant_is_not_resolved(
     first, second = provider.generations()
     answer = second.json()["messages"][-1]["content"][0]["content"]
     assert answer.startswith(f"No original found for hash={key}")
+
+
+def retrieve_then_overloaded(exchange: Exchange) -> Reply | ErrorReply | None:
+    if any(c.name == RETRIEVE_TOOL for c in exchange.calls):
+        return ErrorReply.overloaded()
+    return looking_then_retrieve(exchange)
+
+
+def test_a_continuation_the_provider_refuses_ends_the_stream_with_its_error(
+    provider: FakeProvider, claude: anthropic.Anthropic, gpt: openai.OpenAI
+) -> None:
+    """The SDK raises what it would have raised for the provider's own error, after the text
+    already streamed, so the client retries the turn as it does for any overloaded stream."""
+    provider.model = retrieve_then_overloaded
+    text = ""
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        with claude.messages.stream(model="m", max_tokens=64, messages=anthropic_history()) as s:
+            for piece in s.text_stream:
+                text += piece
+    assert text == "Let me look closer."
+    assert raised.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+    with pytest.raises(openai.APIError) as failed:
+        list(gpt.chat.completions.create(model="gpt-4o", messages=chat_history(), stream=True))
+    assert failed.value.message == "Overloaded"
