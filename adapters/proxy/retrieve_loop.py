@@ -133,13 +133,19 @@ class ProxiedCall:
                 next_response = await self.send(
                     continuation(self.prepared, self.dialect, merger.continuation(answers))
                 )
-            except UpstreamUnreachable:
-                break
+            except UpstreamUnreachable as error:
+                return self.proxy.unreachable(
+                    self.route, self.dialect.provider, str(error), self.record, self.started
+                )
             self.proxy.metrics.retrieve_rounds.labels(self.route).inc()
             self.record.retrieve_rounds += 1
-            if next_response.status_code != 200:
-                await close(next_response)
-                break
+            if next_response.status_code != 200:  # the provider's error, as it sent it
+                try:
+                    refusal = await read_and_close(next_response)
+                except httpx.TransportError:
+                    refusal = b""
+                self.record.usage = merger.usage
+                return self.respond(refusal, next_response)
             response = next_response
         self.record.usage = merger.usage
         return self.respond(merger.result() if looped or merger.rewrite else raw, first)

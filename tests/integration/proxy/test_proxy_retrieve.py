@@ -320,3 +320,13 @@ def test_a_continuation_the_provider_refuses_ends_the_stream_with_its_error(
     with pytest.raises(openai.APIError) as failed:
         list(gpt.chat.completions.create(model="gpt-4o", messages=chat_history(), stream=True))
     assert failed.value.message == "Overloaded"
+
+
+def test_a_continuation_the_provider_refuses_is_its_error_when_not_streamed(
+    provider: FakeProvider, claude: anthropic.Anthropic
+) -> None:
+    provider.model = retrieve_then_overloaded
+    with pytest.raises(anthropic.InternalServerError) as raised:
+        claude.messages.create(model="m", max_tokens=64, messages=anthropic_history())
+    assert raised.value.status_code == 529
+    assert raised.value.response.headers["x-should-retry"] == "true"
