@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from adapters.bootstrap import Services
 from adapters.http.api import tenant_of
@@ -19,6 +19,7 @@ from adapters.proxy.ledger import CLIENT_GONE, ProxyRecord, ProxyRecorder
 from adapters.proxy.metrics import ProxyMetrics
 from adapters.proxy.prepare import prepare
 from adapters.proxy.retrieve_loop import ProxiedCall
+from adapters.proxy.streaming import Ending, ProxyStream
 from adapters.proxy.upstream import Provider, Upstream, UpstreamUnreachable, close
 from adapters.proxy.usage import StreamUsage
 
@@ -122,11 +123,20 @@ class Proxy:
     ) -> Response:
         """The provider's response as it arrives, byte for byte, never buffered whole."""
         record.status = response.status_code
+        self.metrics.open_streams.inc()
+
+        async def end(completed: bool) -> None:
+            await close(response)
+            self.metrics.open_streams.dec()
+            if usage is not None:
+                record.usage = usage.usage
+            self.finish(record, response.status_code if completed else CLIENT_GONE, started)
+
+        ending = Ending(end)
 
         async def body() -> AsyncIterator[bytes]:
             first = True
-            done = False
-            self.metrics.open_streams.inc()
+            completed = False
             try:
                 async for chunk in response.aiter_raw():
                     if usage is not None:
@@ -137,21 +147,14 @@ class Proxy:
                             time.perf_counter() - started
                         )
                     yield chunk
-                done = True
+                completed = True
             except httpx.TransportError:
-                done = True  # the provider cut the stream: the client's ends there too
+                completed = True  # the provider cut the stream: the client's ends there too
             finally:
-                await close(response)
-                self.metrics.open_streams.dec()
-                if usage is not None:
-                    record.usage = usage.usage
-                self.finish(record, response.status_code if done else CLIENT_GONE, started)
+                await ending(completed)
 
-        return StreamingResponse(
-            body(),
-            status_code=response.status_code,
-            headers=downstream_headers(response.headers.multi_items()),
-        )
+        headers = downstream_headers(response.headers.multi_items())
+        return ProxyStream(body(), ending, response.status_code, headers)
 
     def finish(self, record: ProxyRecord, status: int, started: float) -> None:
         record.status = status

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from adapters.proxy import errors
 from adapters.proxy.anthropic_stream import AnthropicSplicer
@@ -28,6 +28,7 @@ from adapters.proxy.merge import AnthropicMerger, ChatMerger
 from adapters.proxy.prepare import Prepared, continuation
 from adapters.proxy.responses_stream import ResponsesMerger, ResponsesSplicer
 from adapters.proxy.sse import EventReader
+from adapters.proxy.streaming import Ending, ProxyStream
 from adapters.proxy.upstream import UpstreamUnreachable, close, read_and_close
 from adapters.proxy.usage import StreamUsage, body_usage
 from core import ccr
@@ -163,13 +164,22 @@ class ProxiedCall:
         splicer = _SPLICERS[self.dialect.route]()
         proxy, record = self.proxy, self.record
         record.status = response.status_code
+        current = response  # the round being streamed
+        proxy.metrics.open_streams.inc()
+
+        async def end(completed: bool) -> None:
+            await close(current)
+            proxy.metrics.open_streams.dec()
+            record.usage = splicer.usage
+            proxy.finish(record, response.status_code if completed else CLIENT_GONE, self.started)
+
+        ending = Ending(end)
 
         async def body() -> AsyncIterator[bytes]:
-            current = response
+            nonlocal current
             first = True
             done = False
             raw_mode = False  # the splicer failed: the rest goes through as received
-            proxy.metrics.open_streams.inc()
 
             def pieces(reader: EventReader, chunk: bytes) -> list[bytes]:
                 nonlocal raw_mode
@@ -229,17 +239,10 @@ class ProxiedCall:
                     yield closing
                 done = True
             finally:
-                await close(current)
-                proxy.metrics.open_streams.dec()
-                record.usage = splicer.usage
-                status = response.status_code if done else CLIENT_GONE
-                proxy.finish(record, status, self.started)
+                await ending(done)
 
-        return StreamingResponse(
-            body(),
-            status_code=response.status_code,
-            headers=downstream_headers(response.headers.multi_items()),
-        )
+        headers = downstream_headers(response.headers.multi_items())
+        return ProxyStream(body(), ending, response.status_code, headers)
 
     async def answers(self, calls: list[Call]) -> dict[str, str]:
         out = {}

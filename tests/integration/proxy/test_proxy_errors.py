@@ -181,3 +181,16 @@ def test_a_body_the_core_refuses_is_forwarded_unchanged(
     assert response.status_code == 400, "the provider's own answer"
     assert provider.requests[-1].body == not_json
     assert len(provider.requests) == 3
+
+
+def test_a_client_gone_before_the_first_byte_still_releases_the_upstream_request(
+    provider: FakeProvider, gateway: Sidecar, tenant: str
+) -> None:
+    provider.enqueue(Reply(text="late", ttft=1.5))
+    body = {"model": "m", "max_tokens": 64, "stream": True, "messages": USER}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(gateway.url + "/v1/messages", json=body, timeout=httpx.Timeout(5, read=0.3),
+                   headers={"x-api-key": "k", "x-headroom-user-id": tenant})  # fmt: skip
+    assert provider.wait_for(lambda requests: requests[0].outcome == "disconnected", 5.0)
+    with httpx.Client() as client:
+        assert metric(client, gateway.url, "headroom_proxy_open_streams") == 0
