@@ -1,4 +1,5 @@
-"""Anthropic Messages bodies: cache breakpoints moved out of the core's way and put back.
+"""Anthropic Messages bodies: cache breakpoints and system messages moved out of the core's
+way and put back.
 
 Claude Code moves its last `cache_control` breakpoint every turn. Left in place, the message
 that lost it would hash differently and its replay would miss, so breakpoints are removed
@@ -37,11 +38,18 @@ class AnthropicMessages:
         if not isinstance(messages, list) or not messages:
             return None
         stripped, breakpoints = strip_breakpoints(messages)
-        return stripped, breakpoints
+        conversation = [m for m in stripped if not _is_system(m)]
+        if not conversation:
+            return None
+        return conversation, (stripped, breakpoints)
 
     def from_core(self, body: dict[str, Any], messages_json: list[str], state: Any) -> list[str]:
+        """System messages go back where they were, as sent; then the breakpoints."""
+        stripped, breakpoints = state
+        compressed = iter(messages_json)
+        full = [wire(m) if _is_system(m) else next(compressed) for m in stripped]
         budget = MAX_BREAKPOINTS - _outside_breakpoints(body)
-        return restore_breakpoints(messages_json, state, max(0, budget))
+        return restore_breakpoints(full, breakpoints, max(0, budget))
 
     def session_id(self, headers: Mapping[str, str], body: dict[str, Any]) -> str | None:
         return header_session(headers)
@@ -96,6 +104,13 @@ def restore_breakpoints(
                 node["cache_control"] = value
         out[index] = wire(message)
     return out
+
+
+def _is_system(message: Any) -> bool:
+    """`role: "system"` inside `messages` (Claude Code sends such reminders): never rewritten,
+    so kept out of the core and of the replay chain, where one that comes and goes would
+    change every later message's key."""
+    return isinstance(message, dict) and message.get("role") == "system"
 
 
 def _has_breakpoint(content: list[Any]) -> bool:

@@ -9,31 +9,14 @@ change are forwarded as the exact bytes received, as soon as they are complete.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from adapters.proxy.calls import Call, call_of
 from adapters.proxy.sse import Event, encode
 from adapters.proxy.usage import Usage, anthropic_usage
 from core.ccr import TOOL_NAME
 
 _HIDDEN = -1
-
-
-@dataclass(frozen=True)
-class Call:
-    """One `headroom_retrieve` call the proxy answers."""
-
-    id: str
-    hash: str
-    query: str | None
-
-
-def call_of(call_id: str, arguments: Any) -> Call:
-    args = arguments if isinstance(arguments, dict) else {}
-    key, query = args.get("hash"), args.get("query")
-    return Call(
-        call_id, key if isinstance(key, str) else "", query if isinstance(query, str) else None
-    )
 
 
 class AnthropicSplicer:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.proxy.anthropic_stream import Call, call_of
+from adapters.proxy.calls import Call, call_of
 from adapters.proxy.sse import Event, encode
-from adapters.proxy.usage import Usage, openai_usage
+from adapters.proxy.usage import Usage, openai_usage, sum_usage
 from core.ccr import TOOL_NAME
 
 
@@ -119,7 +119,7 @@ class ChatSplicer:
 
     def _add_usage(self, usage: dict[str, Any]) -> None:
         self.usage.add(openai_usage(usage))
-        self._usage_sum = _sum(self._usage_sum, usage)
+        self._usage_sum = sum_usage(self._usage_sum, usage)
 
     def end_round(self) -> list[Call] | None:
         self.rounds += 1
@@ -199,19 +199,3 @@ def _empty(data: dict[str, Any]) -> bool:
         )
         and not data.get("usage")
     )
-
-
-def _sum(total: dict[str, Any] | None, usage: dict[str, Any]) -> dict[str, Any]:
-    """Numbers summed key by key, nested details included."""
-    out = dict(total or {})
-    for key, value in usage.items():
-        if isinstance(value, bool):
-            out[key] = value
-        elif isinstance(value, int | float):
-            out[key] = out.get(key, 0) + value
-        elif isinstance(value, dict):
-            previous = out.get(key)
-            out[key] = _sum(previous if isinstance(previous, dict) else None, value)
-        else:
-            out[key] = value
-    return out

@@ -12,12 +12,15 @@ from typing import Protocol
 
 from adapters.proxy.usage import Usage
 
+#: The status recorded for a stream the client left before its end (nginx's convention).
+CLIENT_GONE = 499
+
 
 @dataclass
 class ProxyRecord:
     route: str  # messages | count_tokens | chat_completions | responses | other
     model: str
-    status: int  # the status the client got (0 when it went away first)
+    status: int  # the status the client got (499 when it left before the end)
     tenant: str
     tokens_before: int  # the conversation as the client sent it (core's count)
     tokens_after: int  # as sent upstream

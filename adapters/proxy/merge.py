@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.proxy.anthropic_stream import Call, call_of
-from adapters.proxy.chat_stream import _sum
-from adapters.proxy.usage import Usage, body_usage
+from adapters.proxy.calls import Call, call_of
+from adapters.proxy.usage import Usage, body_usage, sum_usage
 from core.ccr import TOOL_NAME
 
 
@@ -32,7 +31,7 @@ class AnthropicMerger:
         self._last = body
         self.usage.add(body_usage("anthropic", body))
         if isinstance(body.get("usage"), dict):
-            self._usage = _sum(self._usage, body["usage"])
+            self._usage = sum_usage(self._usage, body["usage"])
         found = body.get("content")
         content: list[Any] = found if isinstance(found, list) else []
         ours = [b for b in content if _is_ours(b)]
@@ -85,7 +84,7 @@ class ChatMerger:
         self._last = body
         self.usage.add(body_usage("openai", body))
         if isinstance(body.get("usage"), dict):
-            self._usage = _sum(self._usage, body["usage"])
+            self._usage = sum_usage(self._usage, body["usage"])
         choices = body.get("choices")
         choice = choices[0] if isinstance(choices, list) and choices else {}
         message = choice.get("message") if isinstance(choice, dict) else None

@@ -73,15 +73,16 @@ async def prepare(
         if result.outcome == "failed_open":
             raise RuntimeError("compression failed open")
         items = dialect.from_core(body, result.messages_json, state)
+        if ccr_mode:
+            body = with_tool(body, ccr.retrieve_tool(dialect.tool_provider))
+        prepared.body = render(body, dialect.items_key, items)
     except Exception as error:  # the proxy never adds a failure of its own
         log.warning(
             "proxy compression skipped (%s); forwarding the body unchanged", type(error).__name__
         )
+        prepared.body = raw
         prepared.outcome = "invalid" if isinstance(error, InvalidRequest) else "failed_open"
         return prepared
-    if ccr_mode:
-        body = with_tool(body, ccr.retrieve_tool(dialect.tool_provider))
-    prepared.body = render(body, dialect.items_key, items)
     prepared.parsed, prepared.items_json = body, items
     prepared.loop = ccr_mode
     prepared.tokens_before, prepared.tokens_after = result.tokens_before, result.tokens_after

@@ -15,10 +15,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.proxy.anthropic_stream import Call, call_of
-from adapters.proxy.chat_stream import _sum
+from adapters.proxy.calls import Call, call_of
 from adapters.proxy.sse import Event, encode
-from adapters.proxy.usage import Usage, openai_usage
+from adapters.proxy.usage import Usage, openai_usage, sum_usage
 from core.ccr import TOOL_NAME
 
 _HIDDEN = -1
@@ -110,7 +109,7 @@ class ResponsesSplicer:
                 response = data.get("response") or {}
                 if isinstance(response.get("usage"), dict):
                     self.usage.add(openai_usage(response["usage"]))
-                    self._usage_sum = _sum(self._usage_sum, response["usage"])
+                    self._usage_sum = sum_usage(self._usage_sum, response["usage"])
                 continue
             upstream = data.get("output_index")
             if not isinstance(upstream, int):
@@ -190,7 +189,7 @@ class ResponsesMerger:
         self._last = body
         if isinstance(body.get("usage"), dict):
             self.usage.add(openai_usage(body["usage"]))
-            self._usage = _sum(self._usage, body["usage"])
+            self._usage = sum_usage(self._usage, body["usage"])
         output = body.get("output")
         self._items = [i for i in output if isinstance(i, dict)] if isinstance(output, list) else []
         self._visible += [i for i in self._items if not is_ours(i)]

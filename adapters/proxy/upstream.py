@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import anyio
 import httpx
 
 Provider = Literal["anthropic", "openai"]
@@ -56,3 +57,17 @@ def _base(url: str) -> str:
     """`https://api.openai.com`, `.../v1` and a trailing slash all mean the same base."""
     url = url.rstrip("/")
     return url[:-3] if url.endswith("/v1") else url
+
+
+async def read_and_close(response: httpx.Response) -> bytes:
+    try:
+        return await response.aread()
+    finally:
+        await close(response)
+
+
+async def close(response: httpx.Response) -> None:
+    """Close even while being cancelled (a client that went away): the upstream connection
+    must be released, and with it the provider's request."""
+    with anyio.CancelScope(shield=True):
+        await response.aclose()

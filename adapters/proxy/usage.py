@@ -86,3 +86,19 @@ class StreamUsage:
                 self.usage = openai_usage(data["usage"])
             elif isinstance(data.get("response"), dict) and data["response"].get("usage"):
                 self.usage = openai_usage(data["response"]["usage"])  # responses: completed
+
+
+def sum_usage(total: dict[str, Any] | None, usage: dict[str, Any]) -> dict[str, Any]:
+    """Numbers summed key by key, nested details included."""
+    out = dict(total or {})
+    for key, value in usage.items():
+        if isinstance(value, bool):
+            out[key] = value
+        elif isinstance(value, int | float):
+            out[key] = out.get(key, 0) + value
+        elif isinstance(value, dict):
+            previous = out.get(key)
+            out[key] = sum_usage(previous if isinstance(previous, dict) else None, value)
+        else:
+            out[key] = value
+    return out

@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from tests.fake_provider import ErrorReply, FakeProvider, Reply
+from tests.integration.helpers import metric
 from tests.processes import Sidecar, free_port
 
 TOKEN = "gateway-token-123"
@@ -121,6 +122,12 @@ def test_the_gateway_token_is_only_x_headroom_proxy_token_and_never_goes_upstrea
 def test_client_disconnect_cancels_the_upstream_request(
     provider: FakeProvider, gateway: Sidecar, tenant: str
 ) -> None:
+    gone = 'route="messages",status="499"'
+    with httpx.Client() as client:
+        try:
+            left_before = metric(client, gateway.url, "headroom_proxy_requests_total", gone)
+        except KeyError:  # a label value appears with its first sample
+            left_before = 0.0
     provider.enqueue(Reply(text="word " * 400, chunk_delay=0.02))  # ~125 events, ~2.5 s
     body = {"model": "m", "max_tokens": 64, "stream": True, "messages": USER}
     with httpx.stream(
@@ -137,6 +144,9 @@ def test_client_disconnect_cancels_the_upstream_request(
     assert provider.wait_for(lambda requests: requests[0].outcome == "disconnected", 5.0)
     [request] = provider.requests
     assert len(request.sent_at) < 60, "the provider stopped well before the end"
+    with httpx.Client() as client:
+        assert metric(client, gateway.url, "headroom_proxy_requests_total", gone) == left_before + 1
+        assert metric(client, gateway.url, "headroom_proxy_open_streams") == 0
 
 
 def test_a_body_the_core_refuses_is_forwarded_unchanged(
@@ -153,8 +163,15 @@ def test_a_body_the_core_refuses_is_forwarded_unchanged(
         },
     )
     assert response.status_code == 200
-    [sent] = provider.generations()
-    assert sent.body == raw
+    # A lone surrogate: valid JSON, but it has no UTF-8 form, so re-serialising it would fail.
+    # (The fake provider itself fails on it and drops the connection: the proxy says 502.)
+    surrogate = (
+        b'{"model": "m", "system": "\\ud800", "messages": [{"role": "user", "content": "hi"}]}'
+    )
+    httpx.post(gateway.url + "/v1/messages", content=surrogate,
+               headers={"x-api-key": "k", "x-headroom-user-id": tenant})  # fmt: skip
+    first, second = provider.generations()
+    assert (first.body, second.body) == (raw, surrogate)
     not_json = b"{not json"
     response = httpx.post(
         gateway.url + "/v1/chat/completions",
@@ -163,3 +180,17 @@ def test_a_body_the_core_refuses_is_forwarded_unchanged(
     )
     assert response.status_code == 400, "the provider's own answer"
     assert provider.requests[-1].body == not_json
+    assert len(provider.requests) == 3
+
+
+def test_a_client_gone_before_the_first_byte_still_releases_the_upstream_request(
+    provider: FakeProvider, gateway: Sidecar, tenant: str
+) -> None:
+    provider.enqueue(Reply(text="late", ttft=1.5))
+    body = {"model": "m", "max_tokens": 64, "stream": True, "messages": USER}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(gateway.url + "/v1/messages", json=body, timeout=httpx.Timeout(5, read=0.3),
+                   headers={"x-api-key": "k", "x-headroom-user-id": tenant})  # fmt: skip
+    assert provider.wait_for(lambda requests: requests[0].outcome == "disconnected", 5.0)
+    with httpx.Client() as client:
+        assert metric(client, gateway.url, "headroom_proxy_open_streams") == 0

@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from tests import corpus
-from tests.fake_provider import MARKER, RETRIEVE_TOOL, FakeProvider, Reply, ToolCall
+from tests.fake_provider import MARKER, RETRIEVE_TOOL, ErrorReply, FakeProvider, Reply, ToolCall
 from tests.fake_provider.script import Exchange
 from tests.integration.helpers import wire
 from tests.processes import Sidecar
@@ -279,3 +279,54 @@ def test_openai_responses_not_streamed_rounds_are_merged(
     assert response.output_text == expected_text(provider)
     assert all(item.type == "message" for item in response.output)
     assert RETRIEVE_TOOL not in response.model_dump_json()
+
+
+def test_a_marker_from_another_tenant_is_not_resolved(
+    provider: FakeProvider, gateway: Sidecar, claude: anthropic.Anthropic
+) -> None:
+    claude.messages.create(model="m", max_tokens=64, messages=anthropic_history())
+    [key] = MARKER.findall(json.dumps(provider.generations()[0].json()))
+    provider.reset()
+    other = anthropic.Anthropic(base_url=gateway.url, api_key="sk-ant-test", max_retries=0,
+                                default_headers={"x-headroom-user-id": "someone-else"})  # fmt: skip
+    stolen = f"[headroom: compressed from 57272 chars. Retrieve original: hash={key}]"
+    history = [{"role": "user", "content": "Why?"},
+               *corpus.tool_turn_anthropic("toolu_9", "Bash", stolen)]  # fmt: skip
+    other.messages.create(model="m", max_tokens=64, messages=history)  # type: ignore[arg-type]
+    first, second = provider.generations()
+    answer = second.json()["messages"][-1]["content"][0]["content"]
+    assert answer.startswith(f"No original found for hash={key}")
+
+
+def retrieve_then_overloaded(exchange: Exchange) -> Reply | ErrorReply | None:
+    if any(c.name == RETRIEVE_TOOL for c in exchange.calls):
+        return ErrorReply.overloaded()
+    return looking_then_retrieve(exchange)
+
+
+def test_a_continuation_the_provider_refuses_ends_the_stream_with_its_error(
+    provider: FakeProvider, claude: anthropic.Anthropic, gpt: openai.OpenAI
+) -> None:
+    """The SDK raises what it would have raised for the provider's own error, after the text
+    already streamed, so the client retries the turn as it does for any overloaded stream."""
+    provider.model = retrieve_then_overloaded
+    text = ""
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        with claude.messages.stream(model="m", max_tokens=64, messages=anthropic_history()) as s:
+            for piece in s.text_stream:
+                text += piece
+    assert text == "Let me look closer."
+    assert raised.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+    with pytest.raises(openai.APIError) as failed:
+        list(gpt.chat.completions.create(model="gpt-4o", messages=chat_history(), stream=True))
+    assert failed.value.message == "Overloaded"
+
+
+def test_a_continuation_the_provider_refuses_is_its_error_when_not_streamed(
+    provider: FakeProvider, claude: anthropic.Anthropic
+) -> None:
+    provider.model = retrieve_then_overloaded
+    with pytest.raises(anthropic.InternalServerError) as raised:
+        claude.messages.create(model="m", max_tokens=64, messages=anthropic_history())
+    assert raised.value.status_code == 529
+    assert raised.value.response.headers["x-should-retry"] == "true"

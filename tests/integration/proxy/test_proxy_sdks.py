@@ -238,3 +238,19 @@ def test_metrics_count_requests_and_provider_usage(
         "retrieve_rounds_total",
     ):
         assert f"headroom_proxy_{name}" in text
+
+
+def test_bypass_sends_the_body_as_is_and_hop_by_hop_headers_stop_here(
+    provider: FakeProvider, gateway: Sidecar, tenant: str
+) -> None:
+    raw = json.dumps({"model": "m", "max_tokens": 8, "messages": anthropic_history()}).encode()
+    headers = {"x-api-key": "k", "content-type": "application/json", "x-headroom-bypass": "true",
+               "x-headroom-user-id": tenant, "connection": "keep-alive, x-hop",
+               "x-hop": "1", "proxy-authorization": "Basic abc", "te": "trailers",
+               "x-custom": "kept"}  # fmt: skip
+    assert httpx.post(gateway.url + "/v1/messages", content=raw, headers=headers).is_success
+    [sent] = provider.generations()
+    assert sent.body == raw
+    names = sent.header_names()
+    assert not {"x-hop", "proxy-authorization", "te", "x-headroom-bypass"} & set(names)
+    assert sent.header("x-custom") == "kept"

@@ -8,11 +8,13 @@ import json
 from typing import Any
 
 import anthropic
+import httpx
 import openai
 
 from tests import corpus
 from tests.fake_provider import FakeProvider, Reply
-from tests.integration.helpers import wire
+from tests.integration.helpers import metric, wire
+from tests.processes import Sidecar
 
 TURNS = 24
 BREAKPOINT = {"type": "ephemeral"}
@@ -114,3 +116,23 @@ def test_codex_like_chat_session_keeps_a_byte_stable_prefix(
         assert before.usage is not None and now.usage is not None
         assert now.usage.cache_read >= before.usage.total - 1, "the provider's cache hits"
     assert len(requests[-1].body) < 0.6 * len(json.dumps(snapshots[-1]))
+
+
+def test_system_messages_that_come_and_go_cost_no_replay_hit(
+    provider: FakeProvider, gateway: Sidecar, claude: anthropic.Anthropic
+) -> None:
+    """A reminder before the last message, different every turn and gone the next: it reaches
+    the provider where the client put it, and every message sent before is still replayed."""
+    provider.model = lambda exchange: Reply.say("ok")
+    snapshots = corpus.agent_session(12, fmt="anthropic", seed=21)
+    replayed = "headroom_gateway_replayed_messages_total"
+    with httpx.Client() as client:
+        before = metric(client, gateway.url, replayed)
+        for turn, history in enumerate(snapshots):
+            reminder = {"role": "system", "content": f"<reminder turn {turn}>"}
+            messages = claude_code_turn([*history[:-1], reminder, history[-1]])
+            claude.messages.create(model="claude-sonnet-4-5", max_tokens=8, system=SYSTEM,
+                                   messages=messages)  # type: ignore[arg-type]  # fmt: skip
+            assert provider.generations()[-1].json()["messages"][-2] == reminder
+        after = metric(client, gateway.url, replayed)
+    assert after - before == sum(len(history) for history in snapshots[:-1])
