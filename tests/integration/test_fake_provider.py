@@ -29,13 +29,18 @@ USER = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture
-def claude(fake_provider: FakeProvider) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=fake_provider.url, api_key="sk-ant-test", max_retries=0)
+def claude(fake_provider: FakeProvider) -> Iterator[anthropic.Anthropic]:
+    """Closed after the test: a pooled socket left to the garbage collector is a warning."""
+    with anthropic.Anthropic(base_url=fake_provider.url, api_key="sk-ant-test",
+                             max_retries=0) as client:  # fmt: skip
+        yield client
 
 
 @pytest.fixture
-def gpt(fake_provider: FakeProvider) -> openai.OpenAI:
-    return openai.OpenAI(base_url=fake_provider.url + "/v1", api_key="sk-test", max_retries=0)
+def gpt(fake_provider: FakeProvider) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=fake_provider.url + "/v1", api_key="sk-test",
+                       max_retries=0) as client:  # fmt: skip
+        yield client
 
 
 def sse_events(raw: bytes) -> list[tuple[str | None, str]]:
@@ -186,11 +191,11 @@ def test_anthropic_errors_in_the_real_shape(
 
 def test_wrong_key_is_a_401_when_a_key_is_required() -> None:
     with FakeProvider(api_key="sk-right") as fake:
-        wrong = anthropic.Anthropic(base_url=fake.url, api_key="sk-wrong", max_retries=0)
-        with pytest.raises(anthropic.AuthenticationError):
-            wrong.messages.create(model="m", max_tokens=8, messages=USER)
-        right = anthropic.Anthropic(base_url=fake.url, api_key="sk-right", max_retries=0)
-        assert right.messages.create(model="m", max_tokens=8, messages=USER).content
+        with anthropic.Anthropic(base_url=fake.url, api_key="sk-wrong", max_retries=0) as wrong:
+            with pytest.raises(anthropic.AuthenticationError):
+                wrong.messages.create(model="m", max_tokens=8, messages=USER)
+        with anthropic.Anthropic(base_url=fake.url, api_key="sk-right", max_retries=0) as right:
+            assert right.messages.create(model="m", max_tokens=8, messages=USER).content
 
 
 # The scripted retrieve model --------------------------------------------------------------
