@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,7 +34,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 class Settings(BaseSettings):
     """Every knob of the gateway; names match upstream headroom's where it has one."""
 
-    model_config = SettingsConfigDict(env_prefix="HEADROOM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HEADROOM_", extra="ignore", validate_by_name=True)
 
     profile: Profile = "sidecar"
     host: str = Field("127.0.0.1", description="bind address; non-loopback requires a token")
@@ -121,6 +121,18 @@ class Settings(BaseSettings):
     keys_refresh_seconds: float = Field(10.0, gt=0)
     tag_allowlist: list[str] = Field([], description="x-headroom-tag-<key> keys to record")
     instance_id: str | None = Field(None, description="this replica's name (default hostname)")
+
+    # Transparent proxy (/v1/messages, /v1/chat/completions, /v1/responses); upstream
+    # headroom's and the seed's variable names are accepted too.
+    anthropic_api_url: str = Field("https://api.anthropic.com", validation_alias=AliasChoices(
+        "HEADROOM_ANTHROPIC_API_URL", "ANTHROPIC_TARGET_API_URL"))  # fmt: skip
+    openai_api_url: str = Field("https://api.openai.com", validation_alias=AliasChoices(
+        "HEADROOM_OPENAI_API_URL", "OPENAI_TARGET_API_URL"))  # fmt: skip
+    proxy_mode: Literal["ccr", "default"] = Field(
+        "ccr", description="proxy compression mode; ccr lets the retrieve loop resolve markers"
+    )
+    proxy_retrieve_rounds: int = Field(3, ge=0, le=10)
+    upstream_timeout_seconds: float = Field(600.0, gt=0, description="read timeout upstream")
     log_level: str = "INFO"
 
     @model_validator(mode="before")

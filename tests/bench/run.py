@@ -286,6 +286,7 @@ def main() -> None:
         from tests.bench import overload
 
         results["overload"] = optional("overload", overload.run)
+        results["proxy"] = optional("proxy", targets.proxy)
 
     args.out.mkdir(exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))

@@ -27,3 +27,9 @@ def ledger() -> dict[str, Any]:
     from tests.bench.ledger_bench import run_ledger_bench
 
     return run_ledger_bench()
+
+
+def proxy() -> dict[str, Any]:
+    from tests.bench.proxy_bench import run_proxy_bench
+
+    return run_proxy_bench()

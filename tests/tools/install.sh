@@ -24,6 +24,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   fi
 fi
 
-for script in tests/packaging/install-tools.sh tests/packaging/install-tf-tools.sh; do
+for script in tests/packaging/install-tools.sh tests/packaging/install-tf-tools.sh \
+  tests/e2e/install-agents.sh; do
   if [ -f "$script" ]; then bash "$script"; fi
 done
