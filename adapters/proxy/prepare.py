@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.proxy.dialect import Dialect, render, with_tool
+from adapters.proxy.dialect import Dialect, declares, render, with_tool
 from core import ccr
 from core.errors import InvalidRequest
 from core.messages import validate
@@ -56,6 +56,9 @@ async def prepare(
         prepared.outcome = "bypassed"
         return prepared
     ccr_mode = mode == "ccr" and dialect.loops
+    # A caller that declares headroom_retrieve itself resolves its calls itself (upstream
+    # headroom's clients do): the proxy then neither declares it again nor answers it.
+    loop = ccr_mode and not declares(body, ccr.TOOL_NAME)
     try:
         converted = dialect.to_core(body)
         if converted is None:
@@ -73,7 +76,7 @@ async def prepare(
         if result.outcome == "failed_open":
             raise RuntimeError("compression failed open")
         items = dialect.from_core(body, result.messages_json, state)
-        if ccr_mode:
+        if loop:
             body = with_tool(body, ccr.retrieve_tool(dialect.tool_provider))
         prepared.body = render(body, dialect.items_key, items)
     except Exception as error:  # the proxy never adds a failure of its own
@@ -84,7 +87,7 @@ async def prepare(
         prepared.outcome = "invalid" if isinstance(error, InvalidRequest) else "failed_open"
         return prepared
     prepared.parsed, prepared.items_json = body, items
-    prepared.loop = ccr_mode
+    prepared.loop = loop
     prepared.tokens_before, prepared.tokens_after = result.tokens_before, result.tokens_after
     prepared.outcome = result.outcome
     return prepared

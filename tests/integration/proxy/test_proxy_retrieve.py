@@ -330,3 +330,17 @@ def test_a_continuation_the_provider_refuses_is_its_error_when_not_streamed(
         claude.messages.create(model="m", max_tokens=64, messages=anthropic_history())
     assert raised.value.status_code == 529
     assert raised.value.response.headers["x-should-retry"] == "true"
+
+
+def test_a_caller_that_declares_the_tool_itself_answers_its_calls(
+    provider: FakeProvider, claude: anthropic.Anthropic
+) -> None:
+    schema = {"type": "object", "properties": {"hash": {"type": "string"}}}
+    own = {"name": RETRIEVE_TOOL, "description": "mine", "input_schema": schema}
+    message = claude.messages.create(model="m", max_tokens=64, messages=anthropic_history(),
+                                     tools=[own])  # type: ignore[list-item]  # fmt: skip
+    assert message.stop_reason == "tool_use"
+    assert [(b.type, getattr(b, "name", None)) for b in message.content] == [
+        ("text", None), ("tool_use", RETRIEVE_TOOL)]  # fmt: skip
+    [sent] = provider.generations()
+    assert sent.json()["tools"] == [own]
