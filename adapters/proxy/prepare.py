@@ -13,6 +13,7 @@ from core import ccr
 from core.errors import InvalidRequest
 from core.messages import validate
 from core.policy import CompressOptions
+from core.replay import wire
 from core.service import CompressionService, CompressRequest
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,8 @@ class Prepared:
     """What goes upstream, and what the retrieve loop needs to continue the turn."""
 
     body: bytes
-    parsed: dict[str, Any] | None = None  # the body as sent, minus the conversation
-    items_json: list[str] = field(default_factory=list)  # the conversation as sent
+    parsed: dict[str, Any] | None = None  # the body sent, for all but its conversation...
+    items_json: list[str] = field(default_factory=list)  # ...which is this, as sent
     model: str = ""
     stream: bool = False
     loop: bool = False  # the retrieve tool is declared: the proxy must answer its calls
@@ -96,7 +97,5 @@ async def prepare(
 def continuation(prepared: Prepared, dialect: Dialect, extra: list[dict[str, Any]]) -> bytes:
     """The same request with the turn so far appended: the prefix keeps its exact bytes."""
     assert prepared.parsed is not None
-    prepared.items_json = prepared.items_json + [
-        json.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in extra
-    ]
+    prepared.items_json = prepared.items_json + [wire(m) for m in extra]
     return render(prepared.parsed, dialect.items_key, prepared.items_json)
