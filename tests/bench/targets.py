@@ -21,3 +21,9 @@ def kompress() -> dict[str, Any]:
     from tests.bench.kompress_bench import run_kompress_bench
 
     return run_kompress_bench()
+
+
+def proxy() -> dict[str, Any]:
+    from tests.bench.proxy_bench import run_proxy_bench
+
+    return run_proxy_bench()

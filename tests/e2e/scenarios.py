@@ -102,9 +102,11 @@ def codex_runs(workdir: Path) -> list[dict[str, Any]]:
     with FakeProvider(chunk_delay=0.001) as fake:
         env = {"HEADROOM_OPENAI_API_URL": fake.url, "HEADROOM_PROXY_TOKEN": PROXY_TOKEN}
         with Sidecar(env=env, workdir=workdir / "gateway") as gateway:
-            for name, url in (("direct", fake.url), ("gateway", gateway.url)):
+            for name, url, retrieve in (("direct", fake.url, False),
+                                        ("gateway", gateway.url, False),
+                                        ("retrieve", gateway.url, True)):  # fmt: skip
                 fake.reset()
-                fake.model = agent_model(CODEX_SHELL, False)
+                fake.model = agent_model(CODEX_SHELL, retrieve)
                 headers = {"X-Headroom-Proxy-Token": PROXY_TOKEN} if url != fake.url else {}
                 done = run_codex(url + "/v1", PROMPT, workdir / name, api_key=API_KEY,
                                  http_headers=headers)  # fmt: skip

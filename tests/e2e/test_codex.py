@@ -1,7 +1,8 @@
 """The real Codex CLI through the gateway's transparent proxy (OpenAI Responses), offline.
 
-Two `codex exec` runs against the fake provider: directly (the reference) and through the
-gateway with the provider's `http_headers` carrying the gateway token.
+Three `codex exec` runs against the fake provider: directly (the reference), through the
+gateway with the provider's `http_headers` carrying the gateway token, and through the gateway
+with a model that retrieves the CCR marker.
 """
 
 from __future__ import annotations
@@ -90,3 +91,20 @@ def test_prompt_cache_key_and_cached_prefix_survive_the_gateway(
     assert key and request_body(second)["prompt_cache_key"] == key
     direct_read = responses(runs["direct"])[1]["usage"]["cache_read"]
     assert direct_read > 0 and second["usage"]["cache_read"] >= direct_read
+
+
+def test_the_retrieve_loop_runs_inside_the_gateway_and_codex_never_sees_it(
+    runs: dict[str, dict[str, Any]],
+) -> None:
+    retrieve = runs["retrieve"]
+    requests = responses(retrieve)
+    assert len(requests) == 3, "one extra upstream round trip for the retrieval"
+    items = request_body(requests[2])["input"]
+    call = [i for i in items if i.get("type") == "function_call"][-1]
+    assert call["name"] == "headroom_retrieve"
+    (original,) = outputs(responses(runs["direct"])[1])
+    retrieved = outputs(requests[2])[-1]
+    assert retrieved.split("Output:\n", 1)[1] == original.split("Output:\n", 1)[1]
+    answer = final_message(retrieve)
+    assert answer == f"Retrieved {json.loads(call['arguments'])['hash']}={len(retrieved)} chars."
+    assert "headroom_retrieve" not in retrieve["stdout"]

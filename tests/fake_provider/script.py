@@ -31,12 +31,18 @@ class Reply:
     """One assistant turn: text first, then tool calls (the order the real models use).
 
     `ttft` / `chunk_delay` override the provider's delays for this reply only (seconds).
+    Streamed faults, after `fault_after` events: `stream_error` sends the provider's error
+    event and ends the stream (Anthropic's mid-stream `overloaded_error`); `cut` drops the
+    connection without ending the chunked body (a provider or network failure).
     """
 
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     ttft: float | None = None
     chunk_delay: float | None = None
+    fault_after: int = 3
+    stream_error: ErrorReply | None = None
+    cut: bool = False
 
     @classmethod
     def say(cls, text: str) -> Reply:
@@ -94,6 +100,17 @@ class ErrorReply:
     def openai_body(self) -> dict[str, Any]:
         _, kind, code = _ERROR_KINDS.get(self.status, ("", "server_error", None))
         return {"error": {"message": self.message, "type": kind, "param": None, "code": code}}
+
+    def stream_event(self, api: Api, sequence_number: int) -> tuple[str | None, dict[str, Any]]:
+        """The error as an event inside a 200 stream, in the route's shape."""
+        if api == "anthropic":
+            return "error", {k: v for k, v in self.anthropic_body("").items() if k != "request_id"}
+        if api == "chat":
+            return None, self.openai_body()
+        error = self.openai_body()["error"]
+        return "error", {"type": "error", "code": error["code"] or error["type"],
+                         "message": self.message, "param": None,
+                         "sequence_number": sequence_number}  # fmt: skip
 
     def anthropic_headers(self) -> list[tuple[str, str]]:
         headers = list(self.headers)

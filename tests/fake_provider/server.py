@@ -45,8 +45,9 @@ ROUTES: dict[str, Api] = {"/v1/messages": "anthropic", "/v1/chat/completions": "
 class RecordedRequest:
     """One request as it reached the provider, and how its answer went.
 
-    `outcome`: "pending" while answering, then "completed", "error" (a scripted error was sent)
-    or "disconnected" (the client went away mid-answer). `sent_at`: perf_counter() of each
+    `outcome`: "pending" while answering, then "completed", "error" (a scripted error was sent,
+    before or inside the stream), "cut" (the scripted connection drop) or "disconnected" (the
+    client went away mid-answer). `sent_at`: perf_counter() of each
     streamed event as it was flushed.
     """
 
@@ -360,6 +361,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             events = openai_wire.response_events(reply, body, model, usage, chars)
             frames = [_sse(e) for e in events]
+        if reply.stream_error is not None or reply.cut:
+            frames = frames[: reply.fault_after]
+        if reply.stream_error is not None:
+            frames.append(_sse(reply.stream_error.stream_event(api, len(frames))))
         ttft = self.fake.ttft if reply.ttft is None else reply.ttft
         delay = self.fake.chunk_delay if reply.chunk_delay is None else reply.chunk_delay
         try:
@@ -377,9 +382,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
                 self.wfile.flush()
                 request.sent_at.append(time.perf_counter())
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-            request.outcome = "completed"
+            if reply.cut:
+                request.outcome, self.close_connection = "cut", True
+            else:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                request.outcome = "error" if reply.stream_error else "completed"
         except OSError:
             request.outcome = "disconnected"
             self.close_connection = True

@@ -410,3 +410,43 @@ def test_bad_json_and_unknown_routes_get_provider_errors(fake_provider: FakeProv
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
     models = httpx.get(fake_provider.url + "/v1/models")
     assert models.status_code == 200 and models.json()["data"][0]["id"] == "fake-model"
+
+
+def test_anthropic_mid_stream_error_event(
+    fake_provider: FakeProvider, claude: anthropic.Anthropic
+) -> None:
+    fake_provider.enqueue(Reply(text="partial answer " * 5, stream_error=ErrorReply.overloaded()))
+    with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
+        with claude.messages.stream(model="m", max_tokens=64, messages=USER) as stream:
+            for _ in stream:
+                pass
+    body = {"model": "m", "max_tokens": 9, "stream": True, "messages": USER}
+    fake_provider.enqueue(Reply(text="partial answer " * 5, stream_error=ErrorReply.overloaded()))
+    events = sse_events(httpx.post(fake_provider.url + "/v1/messages", json=body).content)
+    assert [name for name, _ in events] == ["message_start", "ping", "content_block_start",
+                                            "error"]  # fmt: skip
+    assert json.loads(events[-1][1]) == {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    }
+    assert fake_provider.generations()[-1].outcome == "error"
+
+
+def test_openai_mid_stream_errors(fake_provider: FakeProvider, gpt: openai.OpenAI) -> None:
+    fake_provider.enqueue(Reply(text="partial " * 20, stream_error=ErrorReply.overloaded()))
+    with pytest.raises(openai.APIError, match="Overloaded"):
+        for _ in gpt.chat.completions.create(model="m", messages=USER, stream=True):
+            pass
+    fake_provider.enqueue(Reply(text="partial " * 20, stream_error=ErrorReply.overloaded()))
+    with gpt.responses.stream(model="m", input="hi") as stream:
+        kinds = [event.type for event in stream if event.type != "response.output_text.delta"]
+    assert kinds[-1] == "error"
+
+
+def test_a_cut_stream_ends_without_its_last_chunk(fake_provider: FakeProvider) -> None:
+    fake_provider.enqueue(Reply(text="x" * 200, cut=True, fault_after=4))
+    body = {"model": "m", "max_tokens": 9, "stream": True, "messages": USER}
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(fake_provider.url + "/v1/messages", json=body)
+    request = fake_provider.generations()[0]
+    assert request.outcome == "cut" and len(request.sent_at) == 4

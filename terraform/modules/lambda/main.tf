@@ -58,6 +58,8 @@ locals {
     local.has_bucket && local.s3_kms_known ? { HEADROOM_S3_KMS_KEY_ID = local.s3_kms_key_arn } : {},
     var.kompress.mode == "remote" ? { HEADROOM_KOMPRESS_ENDPOINT = var.kompress.endpoint } : {},
     var.session_ttl_seconds != null ? { HEADROOM_SESSION_TTL_SECONDS = tostring(var.session_ttl_seconds) } : {},
+    # Lambda Web Adapter's mode must match the Function URL's (lambda/Dockerfile.stream sets it too).
+    var.function_url_streaming ? { AWS_LWA_INVOKE_MODE = "response_stream" } : {},
   )
 
   tags = merge(var.tags, { "headroom.ai/component" = "lambda" })
@@ -502,6 +504,10 @@ resource "aws_lambda_function" "this" {
       condition     = local.is_zip ? var.filename != null : var.image_uri != null
       error_message = "package_type Zip needs filename; package_type Image needs image_uri."
     }
+    precondition {
+      condition     = !var.function_url_streaming || (!local.is_zip && var.front_door == "function_url")
+      error_message = "function_url_streaming needs package_type Image (lambda/Dockerfile.stream) and front_door function_url."
+    }
   }
 
   # The role must carry its permissions (ENIs, logs) before Lambda validates it.
@@ -520,7 +526,7 @@ resource "aws_lambda_function_url" "this" {
 
   function_name      = aws_lambda_function.this[0].function_name
   authorization_type = "AWS_IAM"
-  invoke_mode        = "BUFFERED"
+  invoke_mode        = var.function_url_streaming ? "RESPONSE_STREAM" : "BUFFERED"
 }
 
 # Function URLs created since October 2025 need both actions in the resource policy.
