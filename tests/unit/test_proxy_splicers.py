@@ -102,3 +102,18 @@ def test_chat_calls_after_a_hidden_retrieve_call_are_renumbered() -> None:
              for c in e["choices"][0]["delta"].get("tool_calls", [])]  # fmt: skip
     assert [(c["index"], c["id"]) for c in calls] == [(0, "b")]
     assert out.endswith(b"data: [DONE]\n\n")
+
+
+def test_the_closing_delta_is_not_held_when_the_turn_ends_with_the_round() -> None:
+    """message_delta goes out on arrival (not at message_stop) once no retrieve call is
+    pending; with one pending it waits, since the turn may go on."""
+    text = ({"type": "text", "text": ""}, [{"type": "text_delta", "text": "hi"}])
+    raw = anthropic_round([text])
+    head = raw[: raw.index(b"event: message_stop")]
+    splicer = AnthropicSplicer()
+    assert feed_bytes(splicer, head) == head
+    call = ({"type": "tool_use", "id": "t", "name": TOOL_NAME, "input": {}},
+            [{"type": "input_json_delta", "partial_json": '{"hash": "abcabcabcabc"}'}])  # fmt: skip
+    raw = anthropic_round([text, call])
+    held = feed_bytes(AnthropicSplicer(), raw[: raw.index(b"event: message_stop")])
+    assert b"message_delta" not in held and b"text_delta" in held
