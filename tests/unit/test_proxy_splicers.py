@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.proxy.anthropic_stream import AnthropicSplicer
 from adapters.proxy.chat_stream import ChatSplicer
+from adapters.proxy.responses_stream import client_calls
 from adapters.proxy.sse import EventReader, encode
 from core.ccr import TOOL_NAME
 
@@ -117,3 +118,10 @@ def test_the_closing_delta_is_not_held_when_the_turn_ends_with_the_round() -> No
     raw = anthropic_round([text, call])
     held = feed_bytes(AnthropicSplicer(), raw[: raw.index(b"event: message_stop")])
     assert b"message_delta" not in held and b"text_delta" in held
+
+
+def test_responses_calls_the_provider_runs_do_not_stop_the_loop() -> None:
+    ours = {"type": "function_call", "name": TOOL_NAME, "call_id": "c", "arguments": "{}"}
+    assert not client_calls([ours, {"type": "web_search_call", "id": "ws"}])
+    assert client_calls([ours, {"type": "custom_tool_call", "name": "apply_patch"}])
+    assert client_calls([{"type": "some_future_call"}]), "unknown kinds are the client's"
