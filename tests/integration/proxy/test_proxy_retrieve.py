@@ -224,6 +224,14 @@ def test_a_retrieve_call_beside_the_clients_own_tool_is_hidden_and_the_turn_ends
         "Bash"
     ]
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
+    # not streamed: the same, from the whole answers
+    whole = claude.messages.create(model="m", max_tokens=64, messages=anthropic_history())
+    assert [getattr(b, "name", None) for b in whole.content] == [None, "Bash"]
+    assert whole.stop_reason == "tool_use"
+    completion = gpt.chat.completions.create(model="gpt-4o", messages=chat_history())
+    [call] = completion.choices[0].message.tool_calls or []
+    assert call.function.name == "Bash"  # type: ignore[union-attr]
+    assert completion.choices[0].finish_reason == "tool_calls"
 
 
 def codex_items() -> list[dict[str, Any]]:
