@@ -16,24 +16,10 @@ from tests import corpus
 from tests.fake_provider import MARKER, RETRIEVE_TOOL, ErrorReply, FakeProvider, Reply, ToolCall
 from tests.fake_provider.script import Exchange
 from tests.integration.helpers import wire
+from tests.integration.proxy.models import looking_then_retrieve
 from tests.processes import Sidecar
 
 ORIGINAL = corpus.kubectl_pods_json(60)
-SLOW = 0.03  # seconds between the events of the round that calls the tool
-
-
-def looking_then_retrieve(exchange: Exchange) -> Reply | None:
-    """First round: some text, then a (slowly streamed) retrieve call for the first marker.
-    After that the fake's retrieve model answers with what it got back."""
-    if RETRIEVE_TOOL not in exchange.tool_names or any(
-        c.name == RETRIEVE_TOOL for c in exchange.calls
-    ):
-        return None
-    hashes = [h for text in exchange.texts for h in MARKER.findall(text)]
-    if not hashes:
-        return None
-    call = ToolCall(RETRIEVE_TOOL, {"hash": hashes[0]})
-    return Reply(text="Let me look closer.", tool_calls=(call,), chunk_delay=SLOW)
 
 
 def expected_text(provider: FakeProvider) -> str:
