@@ -28,6 +28,7 @@ class AnthropicSplicer:
         self._final_raw = b""
         self._hidden_any = False
         self._stop_raw: bytes | None = None
+        self._closed = False  # the closing message_delta went out already
         self._start_round()
 
     def _start_round(self) -> None:
@@ -55,8 +56,17 @@ class AnthropicSplicer:
                 self._round_usage.update(data.get("usage") or {})
                 self._stop_reason = (data.get("delta") or {}).get("stop_reason")
                 self._final, self._final_raw = data, event.raw
+                if not self._calls or self._client_tools:  # the turn ends with this round
+                    total = Usage()
+                    total.add(self.usage)
+                    total.add(anthropic_usage(self._round_usage))
+                    out.append(self._closing(total))
+                    self._closed = True
             elif kind == "message_stop":
-                self._stop_raw = event.raw
+                if self._closed:
+                    out.append(event.raw)
+                else:
+                    self._stop_raw = event.raw
             else:  # ping, error, anything newer: as received
                 out.append(event.raw)
         return out
@@ -84,6 +94,8 @@ class AnthropicSplicer:
             return [event.raw]
         if kind == "content_block_delta":
             _accumulate(self._blocks[upstream], data.get("delta") or {})
+        else:
+            _complete(self._blocks[upstream])
         if self._index[upstream] == _HIDDEN:
             return []
         return [self._reindexed(event, data, upstream)]
@@ -114,26 +126,30 @@ class AnthropicSplicer:
         return [{"role": "assistant", "content": blocks}, {"role": "user", "content": results}]
 
     def finish(self) -> bytes:
-        """The closing events: one message_delta with summed usage, one message_stop."""
-        if self._final is None:
+        """The closing events, unless they went out already: one message_delta with the
+        usage of every round summed, one message_stop."""
+        if self._final is None or self._closed:
             return b""
         stop = self._stop_raw or encode({"type": "message_stop"}, "message_stop")
-        if self.rounds <= 1 and not self._hidden_any:
-            return self._final_raw + stop  # a plain turn: exactly what the provider sent
+        return self._closing(self.usage) + stop
+
+    def _closing(self, usage: Usage) -> bytes:
+        if self.rounds == 0 and not self._hidden_any:
+            return self._final_raw  # a plain turn: exactly what the provider sent
+        assert self._final is not None
         final = dict(self._final)
         delta = dict(final.get("delta") or {})
         if delta.get("stop_reason") == "tool_use" and not self._client_tools:
             delta["stop_reason"] = "end_turn"  # rounds exhausted: no tool is the client's
         final["delta"] = delta
-        usage = dict(final.get("usage") or {})
-        usage.update(
-            input_tokens=self.usage.input,
-            output_tokens=self.usage.output,
-            cache_read_input_tokens=self.usage.cache_read,
-            cache_creation_input_tokens=self.usage.cache_write,
-        )
-        final["usage"] = usage
-        return encode(final, "message_delta") + stop
+        final["usage"] = {
+            **(final.get("usage") or {}),
+            "input_tokens": usage.input,
+            "output_tokens": usage.output,
+            "cache_read_input_tokens": usage.cache_read,
+            "cache_creation_input_tokens": usage.cache_write,
+        }
+        return encode(final, "message_delta")
 
 
 def _accumulate(block: dict[str, Any], delta: dict[str, Any]) -> None:
@@ -146,12 +162,17 @@ def _accumulate(block: dict[str, Any], delta: dict[str, Any]) -> None:
         block["signature"] = str(delta.get("signature", ""))
     elif kind == "input_json_delta":
         block["_json"] = block.get("_json", "") + str(delta.get("partial_json", ""))
-        try:
-            block["input"] = json.loads(block["_json"])
-        except ValueError:
-            pass
     elif kind == "citations_delta":
         block.setdefault("citations", []).append(delta.get("citation"))
+
+
+def _complete(block: dict[str, Any]) -> None:
+    """At the block's end: its tool input, parsed once from the streamed JSON."""
+    if "_json" in block:
+        try:
+            block["input"] = json.loads(block["_json"] or "{}")
+        except ValueError:
+            pass
 
 
 def _finished(block: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,8 @@ class ChatSplicer:
         self._finish: dict[str, Any] | None = None
         self._finish_raw = b""
         self._done_raw = b""
-        self._hidden_any = False
+        self._hidden_any = False  # False: every byte so far is the provider's, unchanged
+        self._closed = False  # the finish chunk went out: the rest follows as it comes
         self._start_round()
 
     def _start_round(self) -> None:
@@ -40,7 +41,10 @@ class ChatSplicer:
         out: list[bytes] = []
         for event in events:
             if event.data.strip() == "[DONE]":
-                self._done_raw = event.raw
+                if self._closed:
+                    out.append(event.raw)
+                else:
+                    self._done_raw = event.raw
                 continue
             data = event.json()
             if not isinstance(data, dict):
@@ -50,9 +54,14 @@ class ChatSplicer:
                 self._id = data["id"]
             if isinstance(data.get("usage"), dict):
                 self._add_usage(data["usage"])
-                if not data.get("choices"):
-                    self._usage_raw = event.raw
-                    continue  # the usage-only chunk: one, merged, at the end
+                if not data.get("choices"):  # the usage-only chunk: one, all rounds summed
+                    if not self._closed:
+                        self._usage_raw = event.raw
+                    elif self._hidden_any:
+                        out.append(encode(self._usage_chunk()))
+                    else:
+                        out.append(event.raw)
+                    continue
             out += self._chunk(event, data)
         return out
 
@@ -76,7 +85,10 @@ class ChatSplicer:
         if finish:
             self._finish_reason = finish
             self._finish, self._finish_raw = data, event.raw
-            return []  # held: the turn may go on
+            if self._ours and not self._client_calls():
+                return []  # held: the turn may go on
+            self._closed = True  # the turn ends with this round
+            return [self._finish_bytes()]
         if not changed:
             return [event.raw]
         if _empty(data):
@@ -123,8 +135,7 @@ class ChatSplicer:
 
     def end_round(self) -> list[Call] | None:
         self.rounds += 1
-        client_calls = [i for i in self._calls if i not in self._ours]
-        if self._finish_reason != "tool_calls" or not self._ours or client_calls:
+        if self._finish_reason != "tool_calls" or not self._ours or self._client_calls():
             return None
         return [
             call_of(self._calls[i]["id"], _arguments(self._calls[i]["arguments"]))
@@ -150,24 +161,27 @@ class ChatSplicer:
         return messages
 
     def finish(self) -> bytes:
-        plain = self.rounds <= 1 and not self._hidden_any
-        out = b""
-        if self._finish is not None:
-            if plain:
-                out += self._finish_raw
-            else:
-                data = self._finish
-                if self._finish_reason == "tool_calls" and not any(
-                    i not in self._ours for i in self._calls
-                ):
-                    data = {
-                        **data,
-                        "choices": [{**c, "finish_reason": "stop"} for c in data["choices"]],
-                    }
-                out += encode(data)
+        """Whatever of the closing chunks did not go out yet: the finish, the usage of every
+        round summed, `[DONE]`."""
+        if self._closed:
+            return b""
+        out = self._finish_bytes() if self._finish is not None else b""
         if self._usage_raw:
-            out += self._usage_raw if plain else encode(self._usage_chunk())
-        return out + (self._done_raw or (b"data: [DONE]\n\n" if not plain else b""))
+            out += encode(self._usage_chunk()) if self._hidden_any else self._usage_raw
+        return out + (self._done_raw or (b"data: [DONE]\n\n" if self._hidden_any else b""))
+
+    def _client_calls(self) -> bool:
+        return any(i not in self._ours for i in self._calls)
+
+    def _finish_bytes(self) -> bytes:
+        assert self._finish is not None
+        if not self._hidden_any:
+            return self._finish_raw
+        data = self._finish
+        if self._finish_reason == "tool_calls" and not self._client_calls():
+            choices = [{**c, "finish_reason": "stop"} for c in data["choices"]]
+            data = {**data, "choices": choices}  # rounds exhausted: no call is the client's
+        return encode(data)
 
     def _usage_chunk(self) -> dict[str, Any]:
         base = self._finish or {}

@@ -47,6 +47,18 @@ def with_tool(body: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any]:
     return copy
 
 
+def declares(body: dict[str, Any], name: str) -> bool:
+    """Whether the caller's own `tools` already name `name` (in any provider's shape)."""
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else ():
+        if isinstance(tool, dict):
+            function = tool.get("function")
+            named = function.get("name") if isinstance(function, dict) else tool.get("name")
+            if named == name:
+                return True
+    return False
+
+
 def header_session(headers: Mapping[str, str]) -> str | None:
     value = headers.get("x-headroom-session-id") or headers.get("x-claude-code-session-id")
     return value[:256] if value else None

@@ -30,7 +30,7 @@ def not_proxied(path: str) -> JSONResponse:
     return JSONResponse(
         {
             "error": {
-                "type": "not_found",
+                "type": "method_not_allowed",
                 "message": f"/v1/{path} is the gateway's own API; "
                 "this method is not supported on it",
             }

@@ -16,7 +16,7 @@ from core.ccr import TOOL_NAME
 
 class AnthropicMerger:
     provider = "anthropic"
-    rewrite = False  # a turn without a retrieve call goes back as the provider sent it
+    rewrite = False  # True once a retrieve call was seen; else the provider's own bytes
 
     def __init__(self) -> None:
         self.rounds = 0
@@ -35,6 +35,7 @@ class AnthropicMerger:
         found = body.get("content")
         content: list[Any] = found if isinstance(found, list) else []
         ours = [b for b in content if _is_ours(b)]
+        self.rewrite = self.rewrite or bool(ours)
         self._content += [b for b in content if not _is_ours(b)]
         self._round_content = content
         client_tools = any(
@@ -93,6 +94,7 @@ class ChatMerger:
             self._text.append(self._message["content"])
         calls = self._message.get("tool_calls") or []
         ours = [c for c in calls if _function_name(c) == TOOL_NAME]
+        self.rewrite = self.rewrite or bool(ours)
         if choice.get("finish_reason") != "tool_calls" or not ours or len(ours) != len(calls):
             return None
         return [call_of(str(c.get("id", "")), _json(c["function"].get("arguments"))) for c in ours]

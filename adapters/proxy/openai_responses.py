@@ -1,7 +1,7 @@
 """OpenAI Responses bodies (Codex): `input` items mapped one to one onto chat messages.
 
-Only `function_call_output` text can change. Each item becomes one message the core knows
-(`message` -> its role, `function_call` -> an assistant tool call, `function_call_output` ->
+Only tool output text can change. Each item becomes one message the core knows (`message` ->
+its role, `function_call` / `custom_tool_call` -> an assistant tool call, their outputs ->
 a tool message, anything else -> an opaque assistant message that is never rewritten), and
 the core's output is mapped back onto the original item, so replayed items are stable.
 
@@ -22,6 +22,9 @@ from core.messages import Message
 from core.replay import wire
 
 _ROLES = frozenset({"system", "developer", "user", "assistant"})
+#: Tool calls and their outputs (Codex's `apply_patch` is a custom tool).
+_CALLS = frozenset({"function_call", "custom_tool_call"})
+_OUTPUTS = frozenset({"function_call_output", "custom_tool_call_output"})
 
 
 class OpenAIResponses:
@@ -42,7 +45,7 @@ class OpenAIResponses:
     def from_core(self, body: dict[str, Any], messages_json: list[str], state: Any) -> list[str]:
         out = []
         for item, text in zip(state, messages_json, strict=True):
-            if item.get("type") == "function_call_output" and isinstance(item.get("output"), str):
+            if item.get("type") in _OUTPUTS and isinstance(item.get("output"), str):
                 content = json.loads(text).get("content")
                 if isinstance(content, str) and content != item["output"]:
                     item = {**item, "output": content}
@@ -57,7 +60,7 @@ def _as_message(item: dict[str, Any]) -> Message:
     kind = item.get("type", "message" if "role" in item else None)
     if kind == "message" and item.get("role") in _ROLES:
         return {"role": item["role"], "content": _content(item.get("content"))}
-    if kind == "function_call":
+    if kind in _CALLS:
         return {
             "role": "assistant",
             "content": None,
@@ -67,12 +70,12 @@ def _as_message(item: dict[str, Any]) -> Message:
                     "type": "function",
                     "function": {
                         "name": str(item.get("name", "")),
-                        "arguments": str(item.get("arguments", "")),
+                        "arguments": str(item.get("arguments", item.get("input", ""))),
                     },
                 }
             ],
         }
-    if kind == "function_call_output" and isinstance(item.get("output"), str):
+    if kind in _OUTPUTS and isinstance(item.get("output"), str):
         return {
             "role": "tool",
             "tool_call_id": str(item.get("call_id", "")),

@@ -8,11 +8,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.proxy.dialect import Dialect, render, with_tool
+from adapters.proxy.dialect import Dialect, declares, render, with_tool
 from core import ccr
 from core.errors import InvalidRequest
 from core.messages import validate
 from core.policy import CompressOptions
+from core.replay import wire
 from core.service import CompressionService, CompressRequest
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,8 @@ class Prepared:
     """What goes upstream, and what the retrieve loop needs to continue the turn."""
 
     body: bytes
-    parsed: dict[str, Any] | None = None  # the body as sent, minus the conversation
-    items_json: list[str] = field(default_factory=list)  # the conversation as sent
+    parsed: dict[str, Any] | None = None  # the body sent, for all but its conversation...
+    items_json: list[str] = field(default_factory=list)  # ...which is this, as sent
     model: str = ""
     stream: bool = False
     loop: bool = False  # the retrieve tool is declared: the proxy must answer its calls
@@ -56,6 +57,9 @@ async def prepare(
         prepared.outcome = "bypassed"
         return prepared
     ccr_mode = mode == "ccr" and dialect.loops
+    # A caller that declares headroom_retrieve itself resolves its calls itself (upstream
+    # headroom's clients do): the proxy then neither declares it again nor answers it.
+    loop = ccr_mode and not declares(body, ccr.TOOL_NAME)
     try:
         converted = dialect.to_core(body)
         if converted is None:
@@ -73,7 +77,7 @@ async def prepare(
         if result.outcome == "failed_open":
             raise RuntimeError("compression failed open")
         items = dialect.from_core(body, result.messages_json, state)
-        if ccr_mode:
+        if loop:
             body = with_tool(body, ccr.retrieve_tool(dialect.tool_provider))
         prepared.body = render(body, dialect.items_key, items)
     except Exception as error:  # the proxy never adds a failure of its own
@@ -84,7 +88,7 @@ async def prepare(
         prepared.outcome = "invalid" if isinstance(error, InvalidRequest) else "failed_open"
         return prepared
     prepared.parsed, prepared.items_json = body, items
-    prepared.loop = ccr_mode
+    prepared.loop = loop
     prepared.tokens_before, prepared.tokens_after = result.tokens_before, result.tokens_after
     prepared.outcome = result.outcome
     return prepared
@@ -93,7 +97,5 @@ async def prepare(
 def continuation(prepared: Prepared, dialect: Dialect, extra: list[dict[str, Any]]) -> bytes:
     """The same request with the turn so far appended: the prefix keeps its exact bytes."""
     assert prepared.parsed is not None
-    prepared.items_json = prepared.items_json + [
-        json.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in extra
-    ]
+    prepared.items_json = prepared.items_json + [wire(m) for m in extra]
     return render(prepared.parsed, dialect.items_key, prepared.items_json)

@@ -43,12 +43,19 @@ def without_our_tool(response: Any) -> Any:
     return {**response, "tools": tools} if len(tools) != len(response["tools"]) else response
 
 
+#: Calls the provider runs itself: their presence leaves the turn to the proxy.
+_SERVER_CALLS = frozenset({"web_search_call", "file_search_call", "code_interpreter_call",
+                           "image_generation_call", "mcp_call"})  # fmt: skip
+
+
 def client_calls(items: list[Any]) -> bool:
-    """Whether the round produced a call the client must answer (any visible `*_call`)."""
-    return any(
-        isinstance(i, dict) and str(i.get("type", "")).endswith("_call") and not is_ours(i)
-        for i in items
-    )
+    """Whether the round produced a call the client must answer (a visible `*_call` that the
+    provider does not run itself; unknown kinds count as the client's)."""
+    for item in items:
+        kind = str(item.get("type", "")) if isinstance(item, dict) else ""
+        if kind.endswith("_call") and kind not in _SERVER_CALLS and not is_ours(item):
+            return True
+    return False
 
 
 def as_input(item: dict[str, Any]) -> dict[str, Any]:

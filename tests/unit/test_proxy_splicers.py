@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.proxy.anthropic_stream import AnthropicSplicer
 from adapters.proxy.chat_stream import ChatSplicer
+from adapters.proxy.responses_stream import client_calls
 from adapters.proxy.sse import EventReader, encode
 from core.ccr import TOOL_NAME
 
@@ -102,3 +103,25 @@ def test_chat_calls_after_a_hidden_retrieve_call_are_renumbered() -> None:
              for c in e["choices"][0]["delta"].get("tool_calls", [])]  # fmt: skip
     assert [(c["index"], c["id"]) for c in calls] == [(0, "b")]
     assert out.endswith(b"data: [DONE]\n\n")
+
+
+def test_the_closing_delta_is_not_held_when_the_turn_ends_with_the_round() -> None:
+    """message_delta goes out on arrival (not at message_stop) once no retrieve call is
+    pending; with one pending it waits, since the turn may go on."""
+    text = ({"type": "text", "text": ""}, [{"type": "text_delta", "text": "hi"}])
+    raw = anthropic_round([text])
+    head = raw[: raw.index(b"event: message_stop")]
+    splicer = AnthropicSplicer()
+    assert feed_bytes(splicer, head) == head
+    call = ({"type": "tool_use", "id": "t", "name": TOOL_NAME, "input": {}},
+            [{"type": "input_json_delta", "partial_json": '{"hash": "abcabcabcabc"}'}])  # fmt: skip
+    raw = anthropic_round([text, call])
+    held = feed_bytes(AnthropicSplicer(), raw[: raw.index(b"event: message_stop")])
+    assert b"message_delta" not in held and b"text_delta" in held
+
+
+def test_responses_calls_the_provider_runs_do_not_stop_the_loop() -> None:
+    ours = {"type": "function_call", "name": TOOL_NAME, "call_id": "c", "arguments": "{}"}
+    assert not client_calls([ours, {"type": "web_search_call", "id": "ws"}])
+    assert client_calls([ours, {"type": "custom_tool_call", "name": "apply_patch"}])
+    assert client_calls([{"type": "some_future_call"}]), "unknown kinds are the client's"

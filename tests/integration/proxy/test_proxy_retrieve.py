@@ -16,24 +16,10 @@ from tests import corpus
 from tests.fake_provider import MARKER, RETRIEVE_TOOL, ErrorReply, FakeProvider, Reply, ToolCall
 from tests.fake_provider.script import Exchange
 from tests.integration.helpers import wire
+from tests.integration.proxy.models import looking_then_retrieve
 from tests.processes import Sidecar
 
 ORIGINAL = corpus.kubectl_pods_json(60)
-SLOW = 0.03  # seconds between the events of the round that calls the tool
-
-
-def looking_then_retrieve(exchange: Exchange) -> Reply | None:
-    """First round: some text, then a (slowly streamed) retrieve call for the first marker.
-    After that the fake's retrieve model answers with what it got back."""
-    if RETRIEVE_TOOL not in exchange.tool_names or any(
-        c.name == RETRIEVE_TOOL for c in exchange.calls
-    ):
-        return None
-    hashes = [h for text in exchange.texts for h in MARKER.findall(text)]
-    if not hashes:
-        return None
-    call = ToolCall(RETRIEVE_TOOL, {"hash": hashes[0]})
-    return Reply(text="Let me look closer.", tool_calls=(call,), chunk_delay=SLOW)
 
 
 def expected_text(provider: FakeProvider) -> str:
@@ -224,6 +210,14 @@ def test_a_retrieve_call_beside_the_clients_own_tool_is_hidden_and_the_turn_ends
         "Bash"
     ]
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
+    # not streamed: the same, from the whole answers
+    whole = claude.messages.create(model="m", max_tokens=64, messages=anthropic_history())
+    assert [getattr(b, "name", None) for b in whole.content] == [None, "Bash"]
+    assert whole.stop_reason == "tool_use"
+    completion = gpt.chat.completions.create(model="gpt-4o", messages=chat_history())
+    [call] = completion.choices[0].message.tool_calls or []
+    assert call.function.name == "Bash"  # type: ignore[union-attr]
+    assert completion.choices[0].finish_reason == "tool_calls"
 
 
 def codex_items() -> list[dict[str, Any]]:
@@ -330,3 +324,17 @@ def test_a_continuation_the_provider_refuses_is_its_error_when_not_streamed(
         claude.messages.create(model="m", max_tokens=64, messages=anthropic_history())
     assert raised.value.status_code == 529
     assert raised.value.response.headers["x-should-retry"] == "true"
+
+
+def test_a_caller_that_declares_the_tool_itself_answers_its_calls(
+    provider: FakeProvider, claude: anthropic.Anthropic
+) -> None:
+    schema = {"type": "object", "properties": {"hash": {"type": "string"}}}
+    own = {"name": RETRIEVE_TOOL, "description": "mine", "input_schema": schema}
+    message = claude.messages.create(model="m", max_tokens=64, messages=anthropic_history(),
+                                     tools=[own])  # type: ignore[list-item]  # fmt: skip
+    assert message.stop_reason == "tool_use"
+    assert [(b.type, getattr(b, "name", None)) for b in message.content] == [
+        ("text", None), ("tool_use", RETRIEVE_TOOL)]  # fmt: skip
+    [sent] = provider.generations()
+    assert sent.json()["tools"] == [own]

@@ -254,3 +254,22 @@ def test_bypass_sends_the_body_as_is_and_hop_by_hop_headers_stop_here(
     names = sent.header_names()
     assert not {"x-hop", "proxy-authorization", "te", "x-headroom-bypass"} & set(names)
     assert sent.header("x-custom") == "kept"
+
+
+def test_responses_custom_tool_output_is_compressed_and_reasoning_items_pass_as_sent(
+    provider: FakeProvider, gateway: Sidecar, tenant: str
+) -> None:
+    log = corpus.build_log(600)
+    items = [
+        {"type": "message", "role": "user", "content": "Fix the build."},
+        {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "opaque=="},
+        {"type": "custom_tool_call", "call_id": "call_p", "name": "apply_patch",
+         "input": "*** Begin Patch\n*** End Patch"},
+        {"type": "custom_tool_call_output", "call_id": "call_p", "output": log},
+    ]  # fmt: skip
+    headers = {"authorization": "Bearer k", "x-headroom-user-id": tenant}
+    body = {"model": "gpt-5", "input": items, "store": False}
+    assert httpx.post(gateway.url + "/v1/responses", json=body, headers=headers).is_success
+    sent = provider.generations()[-1].json()["input"]
+    assert sent[:3] == items[:3]
+    assert sent[3]["call_id"] == "call_p" and len(sent[3]["output"]) < len(log) / 3
