@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     proxy_mode: Literal["ccr", "default"] = Field(
         "ccr", description="proxy compression mode; ccr lets the retrieve loop resolve markers"
     )
+    anthropic_api_key: SecretStr | None = Field(
+        None, description="the organisation's Anthropic key, sent upstream for gateway-key callers"
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, description="the organisation's OpenAI key, sent upstream for gateway-key callers"
+    )
     proxy_retrieve_rounds: int = Field(3, ge=0, le=10)
     upstream_timeout_seconds: float = Field(600.0, gt=0, description="read timeout upstream")
     log_level: str = "INFO"

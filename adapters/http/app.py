@@ -21,6 +21,7 @@ from adapters.http.health import health_router
 from adapters.http.kompress_route import kompress_router
 from adapters.http.middleware import BodySizeLimit, InFlight
 from adapters.http.stats import stats_router
+from adapters.proxy.accounting import LedgerRecorder
 from adapters.proxy.routes import proxy_router
 from adapters.sweeper import sweep_periodically
 
@@ -57,7 +58,12 @@ def create_app(services: Services) -> FastAPI:
     metrics = make_asgi_app(registry=services.telemetry.registry)
     app.router.routes.append(Route("/metrics", AsgiEndpoint(metrics), methods=["GET"]))
     install_error_handlers(app, services.telemetry.http_error)
-    app.include_router(proxy_router(services))  # last: its /v1/ catch-all forwards the rest
+    recorder = None
+    if services.accounting is not None:  # every proxied request becomes a usage row
+        recorder = LedgerRecorder(services.accounting, services.settings.cluster_id)
+    app.include_router(
+        proxy_router(services, recorder)
+    )  # last: its /v1/ catch-all forwards the rest
     app.add_middleware(InFlight, gauge=services.telemetry.in_flight)
     settings, count = services.settings, services.telemetry.http_error
     app.add_middleware(InflateBody, max_bytes=settings.max_body_bytes, count=count)

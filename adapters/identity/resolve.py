@@ -113,6 +113,9 @@ class IdentityResolver:
                 if owner is not None:
                     return ProxyIdentity(Identity(owner.user, owner.team, owner.project,
                                                   owner.key_id, "byok"), managed=False)  # fmt: skip
+                named = self._from_headers(headers, "header") if self.trusted_peer(peer) else None
+                if named is not None and named.user != "anonymous" and not self.keys_required:
+                    return ProxyIdentity(named, managed=False)  # a trusted caller names the user
                 if not self.keys_required:
                     return ProxyIdentity(Identity(f"byok:{fp[:12]}", key_id=f"f_{fp[:10]}",
                                                   source="byok"), managed=False)  # fmt: skip

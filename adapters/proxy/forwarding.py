@@ -11,8 +11,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from adapters.bootstrap import Services
-from adapters.http.api import tenant_of
 from adapters.proxy import errors
+from adapters.proxy.caller import identify_caller
 from adapters.proxy.dialect import Dialect
 from adapters.proxy.headers import downstream_headers, upstream_headers
 from adapters.proxy.ledger import CLIENT_GONE, ProxyRecord, ProxyRecorder
@@ -43,7 +43,8 @@ class Proxy:
     async def handle(self, dialect: Dialect, request: Request) -> Response:
         started = time.perf_counter()
         headers = {k.lower(): v for k, v in request.headers.items()}
-        tenant = tenant_of(request, self.settings.identity_headers)
+        caller = identify_caller(self.services, request, dialect.provider)
+        tenant = caller.tenant
         mode = headers.get("x-headroom-mode", self.settings.proxy_mode).strip().lower()
         prepared = await prepare(
             self.services.service,
@@ -64,6 +65,9 @@ class Proxy:
             user_agent=headers.get("user-agent", "")[:256],
             stream=prepared.stream,
             session_id=prepared.session_id,
+            team=caller.team,
+            project=caller.project,
+            key_id=caller.key_id,
         )
         call = ProxiedCall(
             self,
@@ -72,7 +76,7 @@ class Proxy:
             record,
             started,
             tenant,
-            upstream_headers(request.headers.items(), identity_encoding=True),
+            caller.upstream(upstream_headers(request.headers.items(), identity_encoding=True)),
             self.upstream.url(dialect.provider, request.url.path, request.url.query),
         )
         return await call.run()
@@ -88,11 +92,15 @@ class Proxy:
         )
         url = self.upstream.url(provider, request.url.path, request.url.query)
         body = await request.body()
+        caller = identify_caller(self.services, request, provider)
         record = ProxyRecord(
             route="other",
             model="",
             status=0,
-            tenant=tenant_of(request, self.settings.identity_headers),
+            tenant=caller.tenant,
+            team=caller.team,
+            project=caller.project,
+            key_id=caller.key_id,
             tokens_before=0,
             tokens_after=0,
             outcome="forwarded",
@@ -100,7 +108,10 @@ class Proxy:
         )
         try:
             response = await self.upstream.send(
-                request.method, url, upstream_headers(request.headers.items()), body or None
+                request.method,
+                url,
+                caller.upstream(upstream_headers(request.headers.items())),
+                body or None,
             )
         except UpstreamUnreachable as error:
             return self.unreachable("other", provider, str(error), record, started)

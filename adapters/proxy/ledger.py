@@ -31,6 +31,9 @@ class ProxyRecord:
     user_agent: str = ""
     stream: bool = False
     session_id: str | None = None
+    team: str = ""
+    project: str = ""
+    key_id: str = ""  # the gateway key's public id, or a provider key's fingerprint id
 
 
 class ProxyRecorder(Protocol):

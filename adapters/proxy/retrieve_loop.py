@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from fastapi.responses import Response
@@ -21,6 +21,7 @@ from adapters.proxy import errors
 from adapters.proxy.anthropic_stream import AnthropicSplicer
 from adapters.proxy.calls import Call
 from adapters.proxy.chat_stream import ChatSplicer
+from adapters.proxy.context import ProxyContext
 from adapters.proxy.dialect import Dialect
 from adapters.proxy.headers import downstream_headers
 from adapters.proxy.ledger import CLIENT_GONE, ProxyRecord
@@ -32,9 +33,6 @@ from adapters.proxy.streaming import Ending, ProxyStream
 from adapters.proxy.upstream import UpstreamUnreachable, close, read_and_close
 from adapters.proxy.usage import StreamUsage, body_usage
 from core import ccr
-
-if TYPE_CHECKING:
-    from adapters.proxy.forwarding import Proxy
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +51,7 @@ class ProxiedCall:
 
     def __init__(
         self,
-        proxy: Proxy,
+        proxy: ProxyContext,
         dialect: Dialect,
         prepared: Prepared,
         record: ProxyRecord,

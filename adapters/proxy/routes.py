@@ -46,9 +46,8 @@ def proxy_router(services: Services, recorder: ProxyRecorder | None = None) -> A
         finally:
             await upstream.aclose()
 
-    router = APIRouter(
-        lifespan=lifespan, dependencies=[Depends(require_proxy_token(settings.token()))]
-    )
+    check_token = require_proxy_token(settings.token())
+    router = APIRouter(lifespan=lifespan)
     for path, dialect in (
         ("/v1/messages", AnthropicMessages()),
         ("/v1/messages/count_tokens", AnthropicMessages("count_tokens")),
@@ -56,13 +55,18 @@ def proxy_router(services: Services, recorder: ProxyRecorder | None = None) -> A
         ("/v1/responses", OpenAIResponses()),
     ):
         router.add_api_route(
-            path, proxy.endpoint(dialect), methods=["POST"], include_in_schema=False
+            path,
+            proxy.endpoint(dialect),
+            methods=["POST"],
+            include_in_schema=False,
+            dependencies=[Depends(check_token)],
         )
 
     @router.api_route("/v1/{path:path}", methods=_METHODS, include_in_schema=False)
     async def forward(path: str, request: Request) -> Response:
-        if path.split("/", 1)[0] in OWN_PATHS:
+        if path.split("/", 1)[0] in OWN_PATHS:  # a wrong method on our own API: 405 first
             return errors.not_proxied(path)
+        await check_token(request)
         return await proxy.forward(request)
 
     return router

@@ -25,9 +25,9 @@ def test_an_unexpected_error_is_a_counted_json_500_with_connection_close(
     async def boom(request: Request) -> None:
         raise Broken("not for the client's eyes")
 
-    app.add_api_route("/v1/boom", boom, methods=["POST"])  # a route that breaks, for the test
+    app.add_api_route("/internal/boom", boom, methods=["POST"])  # a route that breaks, for the test
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.post("/v1/boom")
+        response = client.post("/internal/boom")
         metrics = client.get("/metrics").text
     assert response.status_code == 500
     assert response.headers["connection"] == "close"

@@ -48,20 +48,22 @@ def tenant() -> str:
 
 
 @pytest.fixture
-def claude(gateway: Sidecar, tenant: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(
+def claude(gateway: Sidecar, tenant: str) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(
         base_url=gateway.url,
         api_key="sk-ant-test",
         max_retries=0,
         default_headers={"x-headroom-user-id": tenant},
-    )
+    ) as client:  # closed after each test: no socket outlives it
+        yield client
 
 
 @pytest.fixture
-def gpt(gateway: Sidecar, tenant: str) -> openai.OpenAI:
-    return openai.OpenAI(
+def gpt(gateway: Sidecar, tenant: str) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(
         base_url=gateway.url + "/v1",
         api_key="sk-test",
         max_retries=0,
         default_headers={"x-headroom-user-id": tenant},
-    )
+    ) as client:
+        yield client

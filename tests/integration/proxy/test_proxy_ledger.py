@@ -86,6 +86,8 @@ def test_one_record_per_request_with_provider_usage(
     deadline = time.monotonic() + 5
     while len(recorder.records) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
+    claude.close()
+    gpt.close()
     streamed, chat, limited = recorder.records
     first = provider.generations()[0].usage
     assert first is not None

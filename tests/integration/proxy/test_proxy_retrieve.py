@@ -287,6 +287,7 @@ def test_a_marker_from_another_tenant_is_not_resolved(
     history = [{"role": "user", "content": "Why?"},
                *corpus.tool_turn_anthropic("toolu_9", "Bash", stolen)]  # fmt: skip
     other.messages.create(model="m", max_tokens=64, messages=history)  # type: ignore[arg-type]
+    other.close()
     first, second = provider.generations()
     answer = second.json()["messages"][-1]["content"][0]["content"]
     assert answer.startswith(f"No original found for hash={key}")
