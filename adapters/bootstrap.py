@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from adapters.kompress.metrics import register_backend_metric
 from adapters.offline import apply_offline_environment
+from adapters.policy_file import PolicyFile
 from adapters.settings import Settings
 from adapters.telemetry.prometheus import PrometheusTelemetry
 from core.engines import HeadroomEngines
@@ -35,6 +36,7 @@ class Services:
     executor: ThreadPoolExecutor
     engines: HeadroomEngines
     closers: list[Closer] = field(default_factory=list)
+    policy: PolicyFile | None = None
 
     def warm(self) -> None:
         if not self.service.ready:
@@ -93,7 +95,10 @@ def bootstrap(
             ccr_ttl_seconds=settings.ccr_ttl_seconds,
         ),
     )
-    return Services(settings, service, sessions, originals, telemetry, executor, engines, closers)
+    policy = PolicyFile(settings.policy_file, telemetry.registry, settings.policy_poll_seconds)
+    policy.load_initial()  # a bad file stops the process here, before it serves
+    return Services(settings, service, sessions, originals, telemetry, executor, engines, closers,
+                    policy)  # fmt: skip
 
 
 def _closer(compressor: TextCompressor) -> Closer:

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     )
 
     identity_headers: list[str] = ["x-headroom-user-id", "x-maas-username"]
+    # Central policy (issue 13): the operator's YAML file, watched for changes.
+    policy_file: Path | None = Field(None, description="per-team policy YAML (a ConfigMap)")
+    policy_poll_seconds: float = Field(1.0, gt=0, le=60)
     log_level: str = "INFO"
 
     @model_validator(mode="before")

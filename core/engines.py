@@ -59,7 +59,7 @@ class HeadroomEngines:
         self._text_compressor = text_compressor
         self._lock = threading.Lock()
         self._built: dict[str, Any] = {}
-        self._cache: OrderedDict[tuple[bytes, bool, float | None], Compressed] = OrderedDict()
+        self._cache: OrderedDict[tuple[bytes, bool, float | None, bool], Compressed] = OrderedDict()
         self._cache_chars = cache_chars
         self._cached_chars = 0
 
@@ -85,10 +85,15 @@ class HeadroomEngines:
             self._cached_chars = 0
 
     def compress(
-        self, text: str, lossless_only: bool, target_ratio: float | None = None
+        self,
+        text: str,
+        lossless_only: bool,
+        target_ratio: float | None = None,
+        kompress: bool = True,
     ) -> Compressed:
-        """Lossless and (unless `lossless_only`) lossy proposals for `text`; cached."""
-        key = (hashlib.sha256(text.encode()).digest(), lossless_only, target_ratio)
+        """Lossless and (unless `lossless_only`) lossy proposals for `text`; cached.
+        `kompress=False` keeps prose away from the text compressor (operator policy)."""
+        key = (hashlib.sha256(text.encode()).digest(), lossless_only, target_ratio, kompress)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
@@ -96,7 +101,11 @@ class HeadroomEngines:
                 return hit
         kind = classify(text)
         lossless = _smaller(text, self._lossless(kind, text))
-        lossy = None if lossless_only else _smaller(text, self._lossy(kind, text, target_ratio))
+        lossy = (
+            None
+            if lossless_only
+            else _smaller(text, self._lossy(kind, text, target_ratio, kompress))
+        )
         if lossy is not None and lossless is not None and len(lossless.text) <= len(lossy.text):
             lossy = None  # a lossless result that is as small wins outright
         result = Compressed(kind, lossless, lossy)
@@ -131,7 +140,9 @@ class HeadroomEngines:
 
     # -- lossy forms: smaller, recoverable only through CCR --------------------------------
 
-    def _lossy(self, kind: Kind, text: str, target_ratio: float | None) -> Candidate | None:
+    def _lossy(
+        self, kind: Kind, text: str, target_ratio: float | None, kompress: bool = True
+    ) -> Candidate | None:
         if kind == "json":
             crushed = self._engine("json_lossy", _json_crusher(lossless_only=False)).crush(text)
             counts = _SAMPLED.search(crushed.strategy or "")
@@ -152,7 +163,7 @@ class HeadroomEngines:
             return Candidate(result.compressed, "diff:context", lossy=True)
         if kind == "html":
             return self._html(text)
-        if self._text_compressor is not None:
+        if self._text_compressor is not None and kompress:
             shrunk = self._text_compressor.compress(text, target_ratio)
             if shrunk is not None:
                 return Candidate(shrunk, f"text:{self._text_compressor.name}", lossy=True)

@@ -240,6 +240,7 @@ class CompressionService:
                 block.text,
                 lossless_only=action is Action.LOSSLESS,
                 target_ratio=options.target_ratio,
+                kompress=options.kompress,
             )
             lossy = result.lossy if lossy_allowed(result.kind, options) else None
             chosen = lossy or result.lossless

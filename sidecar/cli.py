@@ -65,8 +65,14 @@ def _serve(settings: Settings) -> int:
 
     from adapters.bootstrap import bootstrap
     from adapters.http.app import create_app
+    from core.org_policy import PolicyError
 
-    app = create_app(bootstrap(settings))
+    try:
+        services = bootstrap(settings)
+    except PolicyError as error:
+        print(f"headroom-gateway: policy file refused: {error}", file=sys.stderr)
+        return 2
+    app = create_app(services)
     uvicorn.run(app, host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(), access_log=False)  # fmt: skip
     return 0

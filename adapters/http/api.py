@@ -11,6 +11,7 @@ from adapters.bootstrap import Services
 from adapters.compress_request import ANONYMOUS_TENANT, compress_request, is_true, json_object
 from adapters.http.auth import require_token
 from adapters.http.errors import HttpError
+from adapters.http.team import with_policy
 from core import ccr
 from core.errors import InvalidRequest
 from core.ports import StoreUnavailable
@@ -30,6 +31,7 @@ def api_router(services: Services) -> APIRouter:
             session_id=request.headers.get("x-headroom-session-id"),
             bypass=is_true(request.headers.get("x-headroom-bypass")),
         )
+        parsed = with_policy(services, request, parsed)
         result = await services.service.compress(parsed)
         return Response(result.body(), media_type="application/json",
                         headers={"x-headroom-outcome": result.outcome})  # fmt: skip

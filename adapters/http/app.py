@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from fastapi import FastAPI
 from prometheus_client import make_asgi_app
@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.bootstrap import Services
 from adapters.http.api import api_router
+from adapters.http.config_route import config_router
 from adapters.http.errors import install_error_handlers
 from adapters.http.health import health_router
 from adapters.http.kompress_route import kompress_router
@@ -33,7 +34,8 @@ def create_app(services: Services) -> FastAPI:
         warming = None
         if not services.service.ready:
             warming = asyncio.get_running_loop().run_in_executor(None, services.warm)
-        yield
+        async with services.policy.watching() if services.policy else nullcontext():
+            yield
         if warming is not None and not warming.done():
             warming.cancel()
         await services.aclose()
@@ -41,6 +43,7 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="headroom-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(health_router(services))
     app.include_router(api_router(services))
+    app.include_router(config_router(services))
     if services.engines.text_compressor is not None:
         app.include_router(kompress_router(services))
     metrics = make_asgi_app(registry=services.telemetry.registry)
