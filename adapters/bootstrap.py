@@ -16,6 +16,7 @@ from adapters.offline import apply_offline_environment
 from adapters.policy_file import PolicyFile
 from adapters.settings import Settings
 from adapters.telemetry.prometheus import PrometheusTelemetry
+from adapters.telemetry.queue_depth import register_queue_depth
 from core.engines import HeadroomEngines
 from core.ports import OriginalStore, SessionStore, TextCompressor
 from core.service import CompressionService, Limits
@@ -83,6 +84,7 @@ def bootstrap(
         register_backend_metric(telemetry.registry, text_compressor, settings.kompress)
     engines = HeadroomEngines(text_compressor=text_compressor)
     executor = ThreadPoolExecutor(settings.compression_threads, thread_name_prefix="compress")
+    register_queue_depth(telemetry.registry, executor)
     service = CompressionService(
         engines=engines,
         sessions=sessions,
