@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from adapters.bootstrap import Services
 from adapters.http.api import api_router
 from adapters.http.config_route import config_router
+from adapters.http.dashboard import dashboard_router
 from adapters.http.errors import install_error_handlers
 from adapters.http.health import health_router
 from adapters.http.kompress_route import kompress_router
@@ -44,6 +45,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health_router(services))
     app.include_router(api_router(services))
     app.include_router(config_router(services))
+    app.include_router(dashboard_router())
     if services.engines.text_compressor is not None:
         app.include_router(kompress_router(services))
     metrics = make_asgi_app(registry=services.telemetry.registry)
