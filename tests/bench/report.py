@@ -70,7 +70,7 @@ def render(results: dict[str, Any]) -> str:
                 ["sidecar peak RSS (whole bench)", f"{s['peak_rss_mb']:.0f} MB"],
                 ["sidecar CPU per session turn", f"{s['session_cpu_ms_per_turn']:.1f} ms"],
             ])]  # fmt: skip
-    for name in ("replicas", "lambda", "kompress"):
+    for name in ("replicas", "lambda", "kompress", "dashboard", "policy"):
         if name in results:
             out += ["", f"### {name}", _table(["measure", "value"],
                     [[k, _fmt(v)] for k, v in _flat(results[name]).items()])]  # fmt: skip

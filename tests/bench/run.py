@@ -274,6 +274,8 @@ def main() -> None:
         results["replicas"] = optional("replicas", targets.replicas)
         results["lambda"] = optional("lambda", targets.lambda_function)
         results["kompress"] = optional("kompress", targets.kompress)
+        results["dashboard"] = optional("dashboard", targets.dashboard)
+        results["policy"] = optional("policy", targets.policy)
 
     args.out.mkdir(exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))

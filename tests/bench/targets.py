@@ -21,3 +21,15 @@ def kompress() -> dict[str, Any]:
     from tests.bench.kompress_bench import run_kompress_bench
 
     return run_kompress_bench()
+
+
+def dashboard() -> dict[str, Any]:
+    from tests.bench.dashboard_bench import run_dashboard_bench
+
+    return run_dashboard_bench()
+
+
+def policy() -> dict[str, Any]:
+    from tests.bench.policy_bench import run_policy_bench
+
+    return run_policy_bench()

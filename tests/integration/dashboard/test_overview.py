@@ -49,9 +49,9 @@ def traffic(base: str, keys: dict[str, str]) -> int:
     with httpx.Client(timeout=60) as client:
         for n, (user, key) in enumerate(keys.items()):
             for i, (kind, size, model, mode) in enumerate(kinds[: 2 + n]):
+                output = corpus.CONTENT[kind](size, seed=n * 10 + i)
                 messages = [{"role": "user", "content": f"{user} turn {i}"},
-                            *corpus.tool_turn_openai(f"c{i}", "Bash",
-                                                     corpus.CONTENT[kind](size, seed=n * 10 + i))]  # fmt: skip
+                            *corpus.tool_turn_openai(f"c{i}", "Bash", output)]  # fmt: skip
                 body: dict[str, Any] = {"model": model, "messages": messages}
                 if mode:
                     body["config"] = {"mode": mode}
