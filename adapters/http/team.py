@@ -12,13 +12,22 @@ TEAM_HEADER = "x-headroom-team"
 MAX_TEAM_CHARS = 128
 
 
+#: Identity sources whose headers the gateway trusts (the operator's token, a trusted peer).
+TRUSTED_SOURCES = frozenset({"operator", "header"})
+
+
 def team_of(request: Request) -> str | None:
-    """The team of the caller's key when identity resolution named one (a key cannot be
-    talked out of its team by a header); otherwise the `x-headroom-team` header."""
+    """The team of the caller's key when identity resolution named one: a key holder cannot
+    pick another team's policy with a header. The `x-headroom-team` header counts only for
+    trusted callers (the operator's own gateway, a trusted peer), or when no identity
+    resolution runs (every caller then holds the gateway token or is on loopback)."""
     identity = getattr(request.state, "identity", None)
-    team = getattr(identity, "team", "") if identity is not None else ""
-    if isinstance(team, str) and team:
-        return team
+    if identity is not None:
+        team = getattr(identity, "team", "")
+        if isinstance(team, str) and team:
+            return team
+        if getattr(identity, "source", "") not in TRUSTED_SOURCES:
+            return None
     value = request.headers.get(TEAM_HEADER, "").strip()
     return value[:MAX_TEAM_CHARS] or None
 
