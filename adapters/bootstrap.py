@@ -16,7 +16,7 @@ from adapters.offline import apply_offline_environment
 from adapters.policy_file import PolicyFile
 from adapters.settings import Settings
 from adapters.telemetry.prometheus import PrometheusTelemetry
-from adapters.telemetry.queue_depth import register_queue_depth
+from core.admission import Admission
 from core.engines import HeadroomEngines
 from core.ports import OriginalStore, SessionStore, TextCompressor
 from core.service import CompressionService, Limits
@@ -37,6 +37,8 @@ class Services:
     executor: ThreadPoolExecutor
     engines: HeadroomEngines
     closers: list[Closer] = field(default_factory=list)
+    #: Background clean-ups (expired sessions, expired original files), run periodically.
+    sweepers: list[Closer] = field(default_factory=list)
     policy: PolicyFile | None = None
 
     def warm(self) -> None:
@@ -71,10 +73,11 @@ def bootstrap(
     """Wire the ports from settings; explicit arguments win (tests, custom embedding)."""
     apply_offline_environment()
     closers: list[Closer] = []
+    sweepers: list[Closer] = []
     if sessions is None:
-        sessions = _session_store(settings, closers)
+        sessions = _session_store(settings, closers, sweepers)
     if originals is None:
-        originals = _original_store(settings, closers)
+        originals = _original_store(settings, closers, sweepers)
     telemetry = telemetry or PrometheusTelemetry()
     if text_compressor is None:
         text_compressor = text_compressor_for(settings)
@@ -84,7 +87,6 @@ def bootstrap(
         register_backend_metric(telemetry.registry, text_compressor, settings.kompress)
     engines = HeadroomEngines(text_compressor=text_compressor)
     executor = ThreadPoolExecutor(settings.compression_threads, thread_name_prefix="compress")
-    register_queue_depth(telemetry.registry, executor)
     service = CompressionService(
         engines=engines,
         sessions=sessions,
@@ -95,12 +97,21 @@ def bootstrap(
             deadline_seconds=settings.deadline_seconds,
             session_ttl_seconds=settings.session_ttl_seconds,
             ccr_ttl_seconds=settings.ccr_ttl_seconds,
+            max_block_chars=settings.max_block_chars,
+            cache_ttl_seconds=settings.cache_ttl_seconds,
+            cold_compaction=settings.cold_compaction,
+        ),
+        admission=Admission(
+            slots=settings.compression_threads,
+            max_wait_seconds=settings.queue_wait_seconds,
+            max_waiting=settings.max_queued,
         ),
     )
+    telemetry.watch_admission(service.admission)
     policy = PolicyFile(settings.policy_file, telemetry.registry, settings.policy_poll_seconds)
     policy.load_initial()  # a bad file stops the process here, before it serves
-    return Services(settings, service, sessions, originals, telemetry, executor, engines, closers,
-                    policy)  # fmt: skip
+    return Services(settings, service, sessions, originals, telemetry, executor, engines,
+                    closers, sweepers, policy)  # fmt: skip
 
 
 def _closer(compressor: TextCompressor) -> Closer:
@@ -110,7 +121,9 @@ def _closer(compressor: TextCompressor) -> Closer:
     return close
 
 
-def _session_store(settings: Settings, closers: list[Closer]) -> SessionStore:
+def _session_store(
+    settings: Settings, closers: list[Closer], sweepers: list[Closer]
+) -> SessionStore:
     if settings.redis_url is not None:
         from adapters.stores.redis_sessions import RedisSessionStore
 
@@ -119,10 +132,14 @@ def _session_store(settings: Settings, closers: list[Closer]) -> SessionStore:
         return store
     from adapters.stores.memory_sessions import MemorySessionStore
 
-    return MemorySessionStore(max_entries=settings.session_max_entries)
+    memory = MemorySessionStore(settings.session_max_entries, max_bytes=settings.session_max_bytes)
+    sweepers.append(memory.sweep)
+    return memory
 
 
-def _original_store(settings: Settings, closers: list[Closer]) -> OriginalStore:
+def _original_store(
+    settings: Settings, closers: list[Closer], sweepers: list[Closer]
+) -> OriginalStore:
     if settings.s3_bucket:
         from adapters.stores.s3_originals import S3OriginalStore
 
@@ -137,7 +154,9 @@ def _original_store(settings: Settings, closers: list[Closer]) -> OriginalStore:
         return redis
     from adapters.stores.file_originals import FileOriginalStore
 
-    return FileOriginalStore(settings.data_dir / "originals")
+    files = FileOriginalStore(settings.data_dir / "originals")
+    sweepers.append(files.sweep)
+    return files
 
 
 def text_compressor_for(settings: Settings) -> TextCompressor | None:

@@ -8,9 +8,9 @@ callers send no `model` (or an empty one) and put `protect_recent` and
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from adapters.json_body import Body, parse_object
 from core.errors import InvalidRequest
 from core.messages import validate
 from core.policy import CompressOptions
@@ -26,14 +26,8 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or InvalidRequest saying why not."""
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidRequest("Invalid JSON in request body.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("Request body must be a JSON object.")
-    return body
+    """The body as a strict JSON object, or InvalidRequest saying why not."""
+    return parse_object(raw).value
 
 
 def is_true(value: str | None) -> bool:
@@ -42,13 +36,19 @@ def is_true(value: str | None) -> bool:
 
 
 def compress_request(
-    body: dict[str, Any],
+    body: dict[str, Any] | Body,
     *,
     tenant: str = ANONYMOUS_TENANT,
     session_id: str | None = None,
     bypass: bool = False,
 ) -> CompressRequest:
-    """A validated CompressRequest; the session id comes from a header, else `config`."""
+    """A validated CompressRequest; the session id comes from a header, else `config`.
+
+    Given a parsed `Body`, each message's exact text travels with it, so messages the
+    gateway leaves alone are answered with the bytes they came in."""
+    raw_messages = body.message_texts if isinstance(body, Body) else None
+    if isinstance(body, Body):
+        body = body.value
     if "messages" not in body:
         raise InvalidRequest("Missing required field: messages")
     messages = validate(body["messages"])
@@ -78,4 +78,5 @@ def compress_request(
         tenant=tenant,
         session_id=session_id,
         bypass=bypass,
+        raw_messages=raw_messages,
     )

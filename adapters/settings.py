@@ -59,9 +59,31 @@ class Settings(BaseSettings):
     ccr_ttl_seconds: int = Field(3600, gt=0)
     session_ttl_seconds: int = Field(7200, gt=0)
     session_max_entries: int = Field(200_000, gt=0)
+    cache_ttl_seconds: int = Field(
+        300, gt=0, description="provider prompt-cache lifetime (1 h when a request asks for it)"
+    )
+    cold_compaction: bool = Field(
+        True, description="rewrite stale history on the first turn after that cache expired"
+    )
     max_body_bytes: int = Field(16 * 2**20, gt=0)
     deadline_seconds: float = Field(10.0, gt=0)
     compression_threads: int = Field(2, ge=1, le=64)
+    session_max_bytes: int = Field(
+        64 * 2**20, gt=0, description="memory session store cap (fits the sidecar's request)"
+    )
+    queue_wait_seconds: float = Field(
+        0.5, ge=0, description="longest wait for a compression slot before answering uncompressed"
+    )
+    max_queued: int = Field(64, ge=0, description="requests waiting for a slot beyond: shed")
+    max_block_chars: int = Field(
+        2_000_000, gt=0, description="larger text blocks pass through (bounded engine cost)"
+    )
+    body_read_timeout_seconds: float = Field(
+        10.0, gt=0, description="408 when the body stalls this long"
+    )
+    max_header_bytes: int = Field(32 * 2**10, gt=0, description="431 above this")
+    max_headers: int = Field(100, gt=0, description="431 above this many header fields")
+    sweep_interval_seconds: float = Field(60.0, gt=0, description="expired-state sweep period")
 
     kompress: KompressMode = "off"
     kompress_model_dir: Path | None = None

@@ -52,7 +52,7 @@ def parse_tool_call(body: Any) -> tuple[str, str, str]:
         name = call["function"].get("name")
         try:
             arguments = json.loads(call["function"].get("arguments") or "{}")
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # deep nesting exhausts the parser
             raise InvalidRequest("tool_call.function.arguments must be a JSON object") from None
     else:
         name, arguments = call.get("name"), call.get("input")

@@ -19,7 +19,9 @@ _SEARCH_LINE = re.compile(r"^(?!\d{4}-\d\d-\d\d)[\w@+-]*[/.][^\s:]*:\d+[:-]")
 _LOG_LINE = re.compile(
     r"PASSED|FAILED|ERROR|SKIPPED|XFAIL|\.\.\. (ok|FAILED|ignored)|^\s*Compiling |^\s*Running |"
     r"\b(INFO|DEBUG|WARN|WARNING|TRACE|FATAL)\b|^\s*\[\s*\d+|^\d{4}-\d\d-\d\d[T ]\d\d:\d\d|"
-    r"^(warning|error)(\[\w+\])?:|^> Task |^npm (ERR|WARN)|^\s*at [\w$.]+\(|^test result:"
+    r"^(warning|error)(\[\w+\])?:|^> Task |^npm (ERR|WARN)|^\s*at [\w$.]+\(|^test result:|"
+    r"^\s*(CC|CXX|LD|AR|AS)\s{2,}\S|:\d+(:\d+)?: (warning|error|note|fatal error):|"
+    r"^make(\[\d+\])?: |^=== (RUN|PAUSE|CONT) |^--- (PASS|FAIL|SKIP): "
 )
 _HTML_TAG = re.compile(r"<(html|head|body|div|p|a|span|script|style|section|nav|table)\b", re.I)
 

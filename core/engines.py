@@ -5,12 +5,16 @@ tool output always becomes the same bytes: in any process, on any replica, on an
 That determinism is what lets a session lost from the store be rebuilt without busting the
 provider's prompt cache. Every engine offers a lossless form (always safe to emit) and,
 where it can do better, a lossy form (emitted marker-free by default, or with a CCR marker
-once its original is stored).
+once its original is stored). Lossy forms drop only records that carry no signal (passing
+tests, progress and INFO lines, healthy array items, diff context), and say what they dropped:
+logs and error output go through core.logs, diffs through core.diffs, and a sampled JSON array
+is used only when core.arrays finds every anomalous item in it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import importlib.util
 import json
 import re
@@ -20,12 +24,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core import arrays
 from core.classify import Kind, classify
+from core.diffs import filter_diff
+from core.logs import filter_lines
 from core.ports import TextCompressor
 
 _SAMPLED = re.compile(r"\((\d+)->(\d+)\)")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 #: Output must be at least this much smaller than the input to be worth a rewrite.
 _MIN_GAIN = 0.05
+#: Lines kept verbatim at each end of a log: the command's banner and its final summary.
+LOG_EDGE_LINES = 5
+#: The same for error output, where the first and last lines are most often the diagnosis.
+ERROR_EDGE_LINES = 10
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,10 @@ class HeadroomEngines:
         self._text_compressor = text_compressor
         self._lock = threading.Lock()
         self._built: dict[str, Any] = {}
-        self._cache: OrderedDict[tuple[bytes, bool, float | None, bool], Compressed] = OrderedDict()
+        #: (sha256, lossless_only, target_ratio, error, kompress) -> proposals
+        self._cache: OrderedDict[tuple[bytes, bool, float | None, bool, bool], Compressed] = (
+            OrderedDict()
+        )
         self._cache_chars = cache_chars
         self._cached_chars = 0
 
@@ -89,11 +104,15 @@ class HeadroomEngines:
         text: str,
         lossless_only: bool,
         target_ratio: float | None = None,
+        error: bool = False,
         kompress: bool = True,
     ) -> Compressed:
         """Lossless and (unless `lossless_only`) lossy proposals for `text`; cached.
-        `kompress=False` keeps prose away from the text compressor (operator policy)."""
-        key = (hashlib.sha256(text.encode()).digest(), lossless_only, target_ratio, kompress)
+
+        `error` marks error output: its only lossy form keeps every line that carries signal
+        plus a longer head and tail, whatever the kind of content. `kompress=False` keeps prose
+        away from the text compressor (operator policy)."""
+        key = (hashlib.sha256(text.encode()).digest(), lossless_only, target_ratio, error, kompress)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
@@ -101,11 +120,16 @@ class HeadroomEngines:
                 return hit
         kind = classify(text)
         lossless = _smaller(text, self._lossless(kind, text))
-        lossy = (
-            None
-            if lossless_only
-            else _smaller(text, self._lossy(kind, text, target_ratio, kompress))
-        )
+        if lossless_only:
+            lossy = None
+        elif error:  # error JSON is only folded losslessly: no line of it is noise
+            lossy = (
+                None
+                if kind == "json"
+                else _smaller(text, _signal_lines(text, ERROR_EDGE_LINES, "error:signal"))
+            )
+        else:
+            lossy = _smaller(text, self._lossy(kind, text, target_ratio, kompress))
         if lossy is not None and lossless is not None and len(lossless.text) <= len(lossy.text):
             lossy = None  # a lossless result that is as small wins outright
         result = Compressed(kind, lossless, lossy)
@@ -148,19 +172,23 @@ class HeadroomEngines:
             counts = _SAMPLED.search(crushed.strategy or "")
             if not crushed.was_modified or counts is None:
                 return None
-            # Tell the model the array is a sample, so it does not reason over it as complete.
-            note = f"\n[headroom: {counts[2]} of {counts[1]} array items shown; the rest omitted]"
+            if not arrays.all_kept(json.loads(text), crushed.compressed):
+                return None  # a sample that hides an anomalous item is not worth its savings
+            # Tell the model the array is a sample, so it does not reason over it as complete,
+            # and what the sample holds (all_kept below makes that true).
+            note = (
+                f"\n[headroom: {counts[2]} of {counts[1]} array items shown, including every "
+                "item with an unusual value in a field the others share; the rest omitted]"
+            )
             return Candidate(crushed.compressed + note, "json:sample", lossy=True)
         if kind == "log":
-            result = self._engine("log", _log_compressor).compress(text)
-            label = f"log:{getattr(result.format_detected, 'value', 'generic')}"
-            return Candidate(result.compressed, label, lossy=True)
+            return _signal_lines(text, LOG_EDGE_LINES, "log:signal")
         if kind == "search":
             return Candidate(self._engine("search", _search_compressor).compress(text).compressed,
                              "search:top", lossy=True)  # fmt: skip
         if kind == "diff":
-            result = self._engine("diff", _diff_compressor).compress(text)
-            return Candidate(result.compressed, "diff:context", lossy=True)
+            filtered = filter_diff(text)
+            return Candidate(filtered[0], "diff:headers", lossy=True) if filtered else None
         if kind == "html":
             return self._html(text)
         if self._text_compressor is not None and kompress:
@@ -175,7 +203,14 @@ class HeadroomEngines:
         except ImportError:  # trafilatura missing: HTML passes through
             return None
         extracted = extractor.extract(text).extracted
-        return Candidate(extracted, "html:extract", lossy=True) if extracted else None
+        if not extracted:
+            return None
+        title = _TITLE.search(text[:20_000])
+        if title is not None:  # the extractor drops <title>, often the page's only name
+            name = " ".join(html.unescape(title.group(1)).split())
+            if name and name not in extracted[:500]:
+                extracted = f"Title: {name}\n\n{extracted}"
+        return Candidate(extracted, "html:extract", lossy=True)
 
     def _engine(self, name: str, build: Callable[[], Any]) -> Any:
         engine = self._built.get(name)
@@ -185,6 +220,11 @@ class HeadroomEngines:
                 if engine is None:
                     engine = self._built[name] = build()
         return engine
+
+
+def _signal_lines(text: str, edge: int, label: str) -> Candidate | None:
+    filtered = filter_lines(text, head=edge, tail=edge)
+    return Candidate(filtered.text, label, lossy=True) if filtered else None
 
 
 def _size(result: Compressed) -> int:
@@ -212,22 +252,10 @@ def _json_crusher(lossless_only: bool) -> Callable[[], Any]:
     return build
 
 
-def _log_compressor() -> Any:
-    from headroom.transforms.log_compressor import LogCompressor, LogCompressorConfig
-
-    return LogCompressor(LogCompressorConfig(enable_ccr=False))
-
-
 def _search_compressor() -> Any:
     from headroom.transforms.search_compressor import SearchCompressor, SearchCompressorConfig
 
     return SearchCompressor(SearchCompressorConfig(enable_ccr=False, group_by_file=True))
-
-
-def _diff_compressor() -> Any:
-    from headroom.transforms.diff_compressor import DiffCompressor, DiffCompressorConfig
-
-    return DiffCompressor(DiffCompressorConfig(enable_ccr=False))
 
 
 def _html_extractor() -> Any:

@@ -56,6 +56,11 @@ def validate(messages: Any) -> list[Message]:
             for j, part in enumerate(content):
                 if not isinstance(part, dict):
                     raise InvalidRequest(f"messages[{i}].content[{j}] must be an object")
+        calls = message.get("tool_calls")
+        if calls is not None and not (
+            isinstance(calls, list) and all(isinstance(c, dict) for c in calls)
+        ):
+            raise InvalidRequest(f"messages[{i}].tool_calls must be an array of objects or null")
     return messages
 
 

@@ -1,7 +1,8 @@
 """What may be compressed, and how hard: per-request options and the per-block decision.
 
-The defaults protect what an agent must see exactly: user and system text, error output,
-and the output of tools whose bytes the agent edits against (Read, Write, Edit, ...).
+The defaults protect what an agent must see exactly: user and system text, small error
+output, and the output of tools whose bytes the agent edits against (Read, Write, Edit, ...).
+Large error output loses only its no-signal lines (`Action.ERROR`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ VERBATIM_TOOLS = frozenset(
     {"Read", "Write", "Edit", "MultiEdit", "NotebookEdit", "NotebookRead", "view", "read_file",
      "str_replace_based_edit_tool", "headroom_retrieve", "caveman_retrieve"}
 )  # fmt: skip
-#: Tools whose output is kept recoverable in full: only lossless folds apply.
+#: Tools whose output is kept recoverable in full: only lossless folds apply, except in ccr
+#: mode, where a marker and the stored original keep it recoverable in full anyway.
 LOSSLESS_TOOLS = frozenset({"Glob", "Grep", "LS", "WebSearch", "WebFetch"})
 
 _MODES = {
@@ -32,9 +34,9 @@ _ERROR_START = re.compile(
     r"^\s*(error\b|fatal:|traceback \(most recent call last\)|exception\b|\w+error:|panic:)",
     re.IGNORECASE,
 )
-#: Results flagged `is_error` always stay verbatim. Unflagged output that merely looks like an
-#: error stays verbatim up to this size; beyond it, it is a log that happens to open with an
-#: error, and the log engine keeps every error line anyway.
+#: Error output (flagged `is_error`, or opening like an error) stays verbatim up to this size.
+#: Beyond it, it is most often a failing test run or build (Claude Code flags every non-zero
+#: exit), and only its no-signal lines may go: see `Action.ERROR`.
 ERROR_VERBATIM_MAX_CHARS = 8000
 MIN_BLOCK_CHARS = 500
 
@@ -43,6 +45,8 @@ class Action(Enum):
     KEEP = "keep"
     LOSSLESS = "lossless"
     COMPRESS = "compress"
+    #: Error output: every error, failure, traceback and warning line stays, plus head and tail.
+    ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -92,15 +96,17 @@ def decide(block: Block, options: CompressOptions) -> Action:
     if block.kind == "tool_result":
         if block.tool_name in VERBATIM_TOOLS or block.tool_name in options.protected_tools:
             return Action.KEEP
-        if block.is_error or (
-            looks_like_error(block.text) and len(block.text) <= ERROR_VERBATIM_MAX_CHARS
-        ):
-            return Action.KEEP
+        if block.is_error or looks_like_error(block.text):
+            if len(block.text) <= ERROR_VERBATIM_MAX_CHARS:
+                return Action.KEEP
+            lossless = block.tool_name in LOSSLESS_TOOLS and not options.ccr
+            return Action.LOSSLESS if lossless else Action.ERROR
     elif block.role != "user" or not options.compress_user_messages:
         return Action.KEEP
     if len(block.text) < MIN_BLOCK_CHARS:
         return Action.KEEP
-    return Action.LOSSLESS if block.tool_name in LOSSLESS_TOOLS else Action.COMPRESS
+    lossless = block.tool_name in LOSSLESS_TOOLS and not options.ccr
+    return Action.LOSSLESS if lossless else Action.COMPRESS
 
 
 #: Kinds whose lossy form drops whole records the agent may be looking for (grep hits): only

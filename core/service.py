@@ -18,11 +18,12 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from core import ccr, replay
+from core import ccr, compaction, replay, verbatim
+from core.admission import Abandoned, Admission, Budget, Shed
 from core.engines import HeadroomEngines
 from core.errors import InvalidRequest
 from core.messages import Message, blocks_of, detect_format, tool_names_by_call_id
@@ -50,6 +51,11 @@ class CompressRequest:
     tenant: str = "default"
     session_id: str | None = None
     bypass: bool = False
+    #: Each message's exact JSON text as received, answered for messages left unchanged.
+    raw_messages: tuple[str, ...] | None = None
+    #: The provider cache lifetime when the caller knows it from outside `messages` (an
+    #: Anthropic `system` or `tools` block with `ttl: "1h"`, OpenAI's `prompt_cache_retention`).
+    cache_ttl_seconds: int | None = None
 
 
 @dataclass
@@ -107,6 +113,12 @@ class Limits:
     deadline_seconds: float = 10.0
     session_ttl_seconds: int = 7200
     ccr_ttl_seconds: int = 3600
+    #: Larger text blocks are never given to an engine (their cost would outlive the deadline).
+    max_block_chars: int = 2_000_000
+    #: The provider's prompt-cache lifetime when the caller does not ask for 1 h.
+    cache_ttl_seconds: int = 300
+    #: Rewrite stale history on the first turn after the provider cache expired.
+    cold_compaction: bool = True
 
 
 class CompressionService:
@@ -121,14 +133,18 @@ class CompressionService:
         executor: Executor | None = None,
         limits: Limits = Limits(),
         tokens: TokenCounter | None = None,
+        admission: Admission | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._engines = engines
         self._sessions = sessions
         self._originals = originals
         self._telemetry = telemetry
-        self._executor = executor
+        self._executor = executor or ThreadPoolExecutor(2, thread_name_prefix="compress")
+        self.admission = admission or Admission(slots=2, max_wait_seconds=0.5, max_waiting=64)
         self._limits = limits
-        self._tokens = tokens or TokenCounter()
+        self._tokens = tokens or TokenCounter(exact_max_chars=limits.max_block_chars)
+        self._clock = clock  # wall clock: replicas compare each other's "last seen" times
         self.ready = False
 
     def warm(self) -> None:
@@ -148,8 +164,11 @@ class CompressionService:
             )
         except InvalidRequest:
             raise
+        except Shed:  # overloaded: answering late would help nobody
+            return self._passthrough(request, started, "shed")
         except Exception as error:  # fail-open: the request must go through regardless
-            reason = "deadline" if isinstance(error, TimeoutError) else type(error).__name__
+            late = isinstance(error, TimeoutError | Abandoned)
+            reason = "deadline" if late else type(error).__name__
             log.warning("compression failed open (%s)", reason)
             return self._passthrough(request, started, "failed_open", failure=reason)
 
@@ -166,22 +185,46 @@ class CompressionService:
         mode = "ccr" if request.options.ccr else "default"
         scope = replay.scope_of(request.tenant, request.session_id, mode)
         keys = replay.chain_keys(scope, digests)
-        entries, report.session_store_ok = await self._lookup(keys)
-        replayed = _prefix_length(entries)
+        seen_key = f"seen:{keys[compaction.anchor_index(messages)]}" if keys else ""
+        found, report.session_store_ok = await self._lookup([*keys, seen_key] if keys else [])
+        entries, last_seen = found[: len(keys)], found[len(keys) :]
+        replayed = replay.usable_prefix(entries, digests, request.options)
+        stale = self._stale_if_cold(request, last_seen[0] if last_seen else None)
+        if stale:  # the cache is gone: re-send from the first stale message on, compacted
+            replayed = min(replayed, min(s.message_index for s in stale.values()))
 
         engine_started = time.perf_counter()
-        drafts = await self._offload(self._draft_tail, request, replayed)
+        budget = Budget(self._limits.deadline_seconds - (time.perf_counter() - started))
+        drafts: list[_Draft] = []
+        if replayed < len(messages):  # only new work queues for a slot; replay never waits
+            drafts = await self.admission.run(
+                self._executor,
+                budget.remaining(),
+                self._draft_tail,
+                request,
+                replayed,
+                budget,
+                stale,
+            )
         report.engine_seconds = time.perf_counter() - engine_started
 
         if request.options.ccr:
             report.original_store_ok = await self._store_originals(request, drafts)
 
-        new_entries = [self._entry(d, digests[replayed + i]) for i, d in enumerate(drafts)]
+        variant = replay.variant(request.options)
+        new_entries = [self._entry(d, digests[replayed + i], variant) for i, d in enumerate(drafts)]
         known = [e for e in entries[:replayed] if e is not None]
         if report.session_store_ok:
-            report.session_store_ok = await self._record(scope, keys, known, new_entries)
+            lifetime = request.cache_ttl_seconds or compaction.cache_lifetime(
+                messages, self._limits.cache_ttl_seconds
+            )
+            seen = {seen_key: compaction.LastSeen(self._clock(), lifetime).encode()} if keys else {}
+            report.session_store_ok = await self._record(scope, keys, known, new_entries, seen)
 
         response = _respond(known + new_entries, [d.labels for d in drafts], replayed)
+        response.messages_json = verbatim.texts(
+            known + new_entries, digests, messages, request.raw_messages
+        )
         report.outcome = (
             "compressed" if response.tokens_after < response.tokens_before else "passthrough"
         )
@@ -193,7 +236,8 @@ class CompressionService:
         self._telemetry.request_finished(report)
         return response
 
-    async def _lookup(self, keys: list[str]) -> tuple[list[replay.Entry | None], bool]:
+    async def _lookup(self, keys: list[str]) -> tuple[list[Any], bool]:
+        """Replay entries for the chain keys, then the raw "last seen" record (last key)."""
         if not keys:
             return [], True
         try:
@@ -201,22 +245,47 @@ class CompressionService:
         except Exception as error:  # a broken store only costs the replay
             log.warning("session store unavailable: %s", type(error).__name__)
             return [None] * len(keys), False
-        return [replay.Entry.decode(value) if value else None for value in raw], True
+        entries: list[Any] = [replay.Entry.decode(value) if value else None for value in raw[:-1]]
+        return [*entries, raw[-1]], True
 
-    def _draft_tail(self, request: CompressRequest, start: int) -> list[_Draft]:
-        """Compress messages from `start` on; runs on the executor (CPU-bound)."""
+    def _stale_if_cold(
+        self, request: CompressRequest, last_seen: bytes | None
+    ) -> dict[tuple[int, str], compaction.Stale]:
+        """Stale results to compact, by (message index, call id); empty while the cache is
+        warm, when the session is new to us, or when compaction is off."""
+        seen = compaction.LastSeen.decode(last_seen)
+        if not self._limits.cold_compaction or seen is None or not seen.cold_at(self._clock()):
+            return {}
+        frozen = request.options.frozen_message_count
+        limit = len(request.messages) - request.options.protect_recent
+        return {(s.message_index, s.call_id): s
+                for s in compaction.stale_results(request.messages)
+                if frozen <= s.message_index < limit}  # fmt: skip
+
+    def _draft_tail(
+        self,
+        request: CompressRequest,
+        start: int,
+        budget: Budget,
+        stale: dict[tuple[int, str], compaction.Stale] | None = None,
+    ) -> list[_Draft]:
+        """Compress messages from `start` on; runs on the executor (CPU-bound) and stops,
+        raising Abandoned, once the request's budget is spent."""
         messages, options = request.messages, request.options
         tool_names = tool_names_by_call_id(messages)
         frozen_until = max(options.frozen_message_count, start)
         protected_from = len(messages) - options.protect_recent
         drafts = []
         for index in range(start, len(messages)):
+            budget.check()
             message = messages[index]
             before = self._tokens.count_message(request.model, message)
             if index < frozen_until or index >= protected_from:
                 drafts.append(_Draft(message, before, before, {}, None, []))
                 continue
-            drafts.append(self._draft(request, index, message, tool_names, before))
+            drafts.append(
+                self._draft(request, index, message, tool_names, before, budget, stale or {})
+            )
         return drafts
 
     def _draft(
@@ -226,6 +295,8 @@ class CompressionService:
         message: Message,
         tool_names: dict[str, str],
         tokens_before: int,
+        budget: Budget,
+        stale: dict[tuple[int, str], compaction.Stale],
     ) -> _Draft:
         options = request.options
         primary: dict[tuple[str | int, ...], str] = {}
@@ -233,16 +304,31 @@ class CompressionService:
         originals: dict[str, str] = {}
         labels: list[str] = []
         for block in blocks_of(index, message, tool_names):
+            compact = stale.get((index, compaction.call_id_of(message, block.path) or ""))
+            if compact is not None and block.kind == "tool_result":
+                labels.append(compact.label)
+                if options.ccr:  # the store-down fallback keeps this block as it was
+                    key = ccr.content_hash(block.text)
+                    originals[key] = block.text
+                    primary[block.path] = ccr.with_marker(compact.note, key, len(block.text))
+                else:
+                    primary[block.path] = compact.note
+                continue
             action = decide(block, options)
             if action is Action.KEEP:
                 continue
+            if not verbatim.compressible(block.text, self._limits.max_block_chars):
+                continue  # too big to finish in time, or unreadable: kept as sent
+            budget.check()
+            error = action is Action.ERROR
             result = self._engines.compress(
                 block.text,
                 lossless_only=action is Action.LOSSLESS,
                 target_ratio=options.target_ratio,
+                error=error,
                 kompress=options.kompress,
             )
-            lossy = result.lossy if lossy_allowed(result.kind, options) else None
+            lossy = result.lossy if error or lossy_allowed(result.kind, options) else None
             chosen = lossy or result.lossless
             if chosen is None:
                 continue
@@ -283,9 +369,10 @@ class CompressionService:
             draft.originals = {}
         return False
 
-    def _entry(self, draft: _Draft, input_digest: bytes) -> replay.Entry:
-        text = replay.wire(draft.message)
+    def _entry(self, draft: _Draft, input_digest: bytes, variant: str) -> replay.Entry:
         unchanged = draft.tokens_after >= draft.tokens_before and not draft.labels
+        # An unchanged message is answered from the request's own text: storing it is waste.
+        text = "" if unchanged else replay.wire(draft.message)
         output_digest = input_digest if unchanged else replay.digest(draft.message)
         return replay.Entry(
             message_json=text,
@@ -294,6 +381,7 @@ class CompressionService:
             tokens_after=draft.tokens_after,  # every draft path keeps after <= before
             ccr_hashes=tuple(ccr.hashes_in(text)) if draft.originals else (),
             labels=tuple(draft.labels),
+            variant=variant,
         )
 
     async def _record(
@@ -302,18 +390,21 @@ class CompressionService:
         keys: list[str],
         known: list[replay.Entry],
         new_entries: list[replay.Entry],
+        seen: dict[str, bytes],
     ) -> bool:
         """Remember the new messages for the next turn, under the input chain and, for callers
-        that send our output back as their history, under the output chain too."""
-        if not new_entries:
-            return True
+        that send our output back as their history, under the output chain too; and when
+        this session was last sent (`seen`), for cache-cold compaction."""
         replayed = len(known)
         encoded = [e.encode() for e in new_entries]
-        items = {keys[replayed + i]: value for i, value in enumerate(encoded)}
+        items = dict(seen)
+        items |= {keys[replayed + i]: value for i, value in enumerate(encoded)}
         output_digests = [bytes.fromhex(e.output_digest) for e in known + new_entries]
         output_keys = replay.chain_keys(scope, output_digests)
         for i, value in enumerate(encoded):
             items.setdefault(output_keys[replayed + i], value)
+        if not items:
+            return True
         try:
             await self._sessions.put_many(items, self._limits.session_ttl_seconds)
             return True
@@ -335,14 +426,8 @@ class CompressionService:
                 failure=failure,
             )
         )
-        return CompressResponse([replay.wire(m) for m in request.messages], outcome=outcome)
-
-
-def _prefix_length(entries: list[replay.Entry | None]) -> int:
-    for i, entry in enumerate(entries):
-        if entry is None:
-            return i
-    return len(entries)
+        texts = verbatim.passthrough(request.messages, request.raw_messages)
+        return CompressResponse(texts, outcome=outcome)
 
 
 def _respond(

@@ -73,7 +73,10 @@ def _serve(settings: Settings) -> int:
         print(f"headroom-gateway: policy file refused: {error}", file=sys.stderr)
         return 2
     app = create_app(services)
-    uvicorn.run(app, host=settings.host, port=settings.port,
+    # h11 rather than httptools: it caps the bytes buffered before headers are complete, so
+    # no header stream grows memory unbounded (the app answers 431 below that cap).
+    uvicorn.run(app, host=settings.host, port=settings.port, http="h11",
+                h11_max_incomplete_event_size=2 * settings.max_header_bytes,
                 log_level=settings.log_level.lower(), access_log=False)  # fmt: skip
     return 0
 
@@ -81,11 +84,12 @@ def _serve(settings: Settings) -> int:
 def _compress_file(settings: Settings, path: Path, tenant: str | None) -> int:
     """The HTTP route's parser and service, from a file: same validation, same tenant."""
     from adapters.bootstrap import bootstrap
-    from adapters.compress_request import ANONYMOUS_TENANT, compress_request, json_object
+    from adapters.compress_request import ANONYMOUS_TENANT, compress_request
+    from adapters.json_body import parse_object
 
     try:
         raw = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
-        request = compress_request(json_object(raw), tenant=tenant or ANONYMOUS_TENANT)
+        request = compress_request(parse_object(raw), tenant=tenant or ANONYMOUS_TENANT)
     except (OSError, ValueError) as error:  # InvalidRequest is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -271,7 +271,9 @@ TOOL_FOR = {
 }
 
 
-def tool_turn_openai(call_id: str, tool: str, output: str) -> list[dict[str, Any]]:
+def tool_turn_openai(
+    call_id: str, tool: str, output: str, args: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """One agent step in OpenAI Chat Completions shape: assistant call, tool result."""
     return [
         {
@@ -281,7 +283,10 @@ def tool_turn_openai(call_id: str, tool: str, output: str) -> list[dict[str, Any
                 {
                     "id": call_id,
                     "type": "function",
-                    "function": {"name": tool, "arguments": json.dumps({"cmd": call_id})},
+                    "function": {
+                        "name": tool,
+                        "arguments": json.dumps(args or {"cmd": call_id}),
+                    },
                 }
             ],
         },
@@ -289,14 +294,21 @@ def tool_turn_openai(call_id: str, tool: str, output: str) -> list[dict[str, Any
     ]
 
 
-def tool_turn_anthropic(call_id: str, tool: str, output: str) -> list[dict[str, Any]]:
+def tool_turn_anthropic(
+    call_id: str, tool: str, output: str, args: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """One agent step in Anthropic Messages shape: tool_use block, tool_result block."""
     return [
         {
             "role": "assistant",
             "content": [
                 {"type": "text", "text": f"Running {tool}."},
-                {"type": "tool_use", "id": call_id, "name": tool, "input": {"cmd": call_id}},
+                {
+                    "type": "tool_use",
+                    "id": call_id,
+                    "name": tool,
+                    "input": args or {"cmd": call_id},
+                },  # fmt: skip
             ],
         },
         {
@@ -306,26 +318,91 @@ def tool_turn_anthropic(call_id: str, tool: str, output: str) -> list[dict[str, 
     ]
 
 
-def agent_session(turns: int, fmt: str = "openai", seed: int = 11) -> list[list[dict[str, Any]]]:
+#: Kinds whose generated output reports a failure: a non-zero exit, so Claude Code flags
+#: the result `is_error: true`.
+FAILING = frozenset({"build_log", "pytest", "cargo"})
+_CODING_SIZES = {
+    "json": 40, "build_log": 400, "pytest": 300, "cargo": 300, "app_log": 300,
+    "grep": 120, "diff": 12, "read": 200, "prose": 8, "html": 20,
+}  # fmt: skip
+#: A devops session: cluster state, service logs, CI builds, config reads; no prose.
+_DEVOPS_SIZES = {
+    "json": 60, "app_log": 500, "build_log": 500, "read": 120, "grep": 80, "diff": 6,
+}  # fmt: skip
+
+
+def agent_session(
+    turns: int,
+    fmt: str = "openai",
+    seed: int = 11,
+    flag_errors: bool = False,
+    sizes: dict[str, int] | None = None,
+) -> list[list[dict[str, Any]]]:
     """A coding/devops session as it grows: element t is the full history sent at turn t.
 
     Each turn appends one tool step with a realistic mix of output kinds and sizes, the
-    way Claude Code or Codex resend their whole history every turn.
+    way Claude Code or Codex resend their whole history every turn. With `flag_errors`,
+    failing logs carry `is_error: true` (Anthropic format), as Claude Code sends them.
     """
     rng = _rng(seed)
     step = tool_turn_openai if fmt == "openai" else tool_turn_anthropic
-    sizes = {
-        "json": 40, "build_log": 400, "pytest": 300, "cargo": 300, "app_log": 300,
-        "grep": 120, "diff": 12, "read": 200, "prose": 8, "html": 20,
-    }  # fmt: skip
+    sizes = sizes or _CODING_SIZES
     history: list[dict[str, Any]] = []
     if fmt == "openai":
         history.append({"role": "system", "content": "You are a coding agent. Be precise."})
     history.append({"role": "user", "content": "The gateway tests fail on main; find out why."})
     snapshots = []
     for t in range(turns):
-        kind = rng.choice(list(CONTENT))
+        kind = rng.choice(list(sizes))
         output = CONTENT[kind](max(1, int(sizes[kind] * rng.uniform(0.5, 1.5))))
-        history = history + step(f"call_{seed}_{t:03d}", TOOL_FOR[kind], output)
+        new = step(f"call_{seed}_{t:03d}", TOOL_FOR[kind], output)
+        if flag_errors and fmt == "anthropic" and kind in FAILING:
+            new[-1]["content"][0]["is_error"] = True
+        history = history + new
         snapshots.append([dict(m) for m in history])
     return snapshots
+
+
+def devops_session(
+    turns: int, fmt: str = "openai", seed: int = 12, flag_errors: bool = False
+) -> list[list[dict[str, Any]]]:
+    """A devops session (kubectl, service logs, CI builds, config reads), as it grows."""
+    return agent_session(turns, fmt, seed, flag_errors, _DEVOPS_SIZES)
+
+
+def idle_session(
+    turns: int, fmt: str = "openai", seed: int = 13
+) -> list[tuple[float, list[dict[str, Any]]]]:
+    """A coding session with coffee breaks: (seconds since the previous turn, full history).
+
+    The agent reads a handful of files, edits them, reads them again and reruns the same
+    test and kubectl commands, so old Reads and outputs go stale; every ~10 turns the user
+    is away for 10-30 minutes, long enough for the provider's 5-minute cache to expire.
+    """
+    rng = _rng(seed)
+    step = tool_turn_openai if fmt == "openai" else tool_turn_anthropic
+    files = [f"src/{m}/{w}.py" for m, w in zip(_MODULES[:6], _WORDS[:6], strict=True)]
+    history: list[dict[str, Any]] = [{"role": "user", "content": "Fix the failing gateway tests."}]
+    timeline = []
+    for t in range(turns):
+        call = f"call_{seed}_{t:03d}"
+        roll = rng.random()
+        path = rng.choice(files)
+        if roll < 0.4:
+            new = step(call, "Read", file_read(rng.randint(120, 300), seed=files.index(path)),
+                       {"file_path": path})  # fmt: skip
+        elif roll < 0.6:
+            new = step(call, "Edit", f"The file {path} has been updated.",
+                       {"file_path": path, "old_string": "a", "new_string": f"b{t}"})  # fmt: skip
+        elif roll < 0.8:
+            new = step(call, "Bash", pytest_verbose(300, seed=seed + t),
+                       {"command": "pytest -v tests/"})  # fmt: skip
+            if fmt == "anthropic":
+                new[-1]["content"][0]["is_error"] = True
+        else:
+            new = step(call, "Bash", kubectl_pods_json(40, seed=seed + t),
+                       {"command": "kubectl get pods -A -o json"})  # fmt: skip
+        history = history + new
+        gap = rng.uniform(600, 1800) if t and t % 10 == 0 else rng.uniform(15, 90)
+        timeline.append((gap, [dict(m) for m in history]))
+    return timeline

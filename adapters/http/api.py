@@ -11,7 +11,9 @@ from adapters.bootstrap import Services
 from adapters.compress_request import ANONYMOUS_TENANT, compress_request, is_true, json_object
 from adapters.http.auth import require_token
 from adapters.http.errors import HttpError
+from adapters.http.safe_json import SafeJSONResponse
 from adapters.http.team import with_policy
+from adapters.json_body import parse_object
 from core import ccr
 from core.errors import InvalidRequest
 from core.ports import StoreUnavailable
@@ -26,7 +28,7 @@ def api_router(services: Services) -> APIRouter:
     @router.post("/compress")
     async def compress(request: Request) -> Response:
         parsed = compress_request(
-            json_object(await request.body()),
+            parse_object(await request.body()),
             tenant=tenant_of(request, settings.identity_headers),
             session_id=request.headers.get("x-headroom-session-id"),
             bypass=is_true(request.headers.get("x-headroom-bypass")),
@@ -58,7 +60,7 @@ def api_router(services: Services) -> APIRouter:
             if original is not None
             else {"hash": key, "error": "unknown or expired hash", "status": "not_found"}
         )
-        return JSONResponse({"tool_result": ccr.tool_result(provider, call_id, data),
+        return SafeJSONResponse({"tool_result": ccr.tool_result(provider, call_id, data),
                              "success": original is not None, "data": data})  # fmt: skip
 
     return router
@@ -87,7 +89,7 @@ async def _retrieve(services: Services, tenant: str, key: str, query: str | None
         lines = [line for line in original.splitlines() if any(t in line.lower() for t in terms)]
         payload["query"] = query
         payload["matches"] = lines[:MAX_QUERY_MATCHES]
-    return JSONResponse(payload)
+    return SafeJSONResponse(payload)
 
 
 async def _original(services: Services, tenant: str, key: str) -> str | None:

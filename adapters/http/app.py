@@ -17,9 +17,12 @@ from adapters.http.api import api_router
 from adapters.http.config_route import config_router
 from adapters.http.dashboard import dashboard_router
 from adapters.http.errors import install_error_handlers
+from adapters.http.guards import BodyReadTimeout, HeaderLimit, LastResort
+from adapters.http.gzip_body import InflateBody
 from adapters.http.health import health_router
 from adapters.http.kompress_route import kompress_router
 from adapters.http.middleware import BodySizeLimit, InFlight
+from adapters.sweeper import sweep_periodically
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +38,12 @@ def create_app(services: Services) -> FastAPI:
         warming = None
         if not services.service.ready:
             warming = asyncio.get_running_loop().run_in_executor(None, services.warm)
+        sweeping = asyncio.create_task(
+            sweep_periodically(services.sweepers, services.settings.sweep_interval_seconds)
+        )
         async with services.policy.watching() if services.policy else nullcontext():
             yield
+        sweeping.cancel()
         if warming is not None and not warming.done():
             warming.cancel()
         await services.aclose()
@@ -52,8 +59,13 @@ def create_app(services: Services) -> FastAPI:
     app.router.routes.append(Route("/metrics", AsgiEndpoint(metrics), methods=["GET"]))
     install_error_handlers(app, services.telemetry.http_error)
     app.add_middleware(InFlight, gauge=services.telemetry.in_flight)
-    app.add_middleware(BodySizeLimit, max_bytes=services.settings.max_body_bytes,
-                       on_refuse=services.telemetry.http_error)  # fmt: skip
+    settings, count = services.settings, services.telemetry.http_error
+    app.add_middleware(InflateBody, max_bytes=settings.max_body_bytes, count=count)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, on_refuse=count)
+    app.add_middleware(BodyReadTimeout, seconds=settings.body_read_timeout_seconds, count=count)
+    app.add_middleware(HeaderLimit, max_bytes=settings.max_header_bytes,
+                       max_count=settings.max_headers, count=count)  # fmt: skip
+    app.add_middleware(LastResort, count=count)  # outermost: catches what the others raise
     return app
 
 

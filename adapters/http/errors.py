@@ -89,9 +89,9 @@ def install_error_handlers(app: FastAPI, count: Callable[[int], None]) -> None:
 
     async def unexpected(request: Request, error: Exception) -> Response:
         log.error("unhandled %s on %s", type(error).__name__, request.url.path)
-        return await http_error(
-            request, HttpError(500, "internal error; the request was not processed")
-        )
+        return await http_error(request, HttpError(
+            500, "internal error; the request was not processed", headers={"connection": "close"}
+        ))  # fmt: skip
 
     app.add_exception_handler(HttpError, http_error)
     app.add_exception_handler(InvalidRequest, invalid)

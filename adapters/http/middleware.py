@@ -25,11 +25,13 @@ class _TooLarge(Exception):
 
 
 async def send_json_error(send: Send, status: int, message: str) -> None:
-    """The documented error body, sent from ASGI middleware (outside the app's handlers)."""
+    """The documented error body, sent from ASGI middleware (outside the app's handlers).
+    These errors leave the request unread, so the connection ends: the client is told."""
     body = error_body(status, message)
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})  # fmt: skip
     await send({"type": "http.response.body", "body": body})
 
 

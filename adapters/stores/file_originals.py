@@ -2,12 +2,14 @@
 
 Layout `<dir>/<tenant digest>/<hash[:2]>/<hash>`; the tenant is hashed so no header value
 can steer a path, and a tenant can only ever open files under its own directory. A file's
-mtime is set to its expiry time; reads check it and remove expired files when seen.
+mtime is set to its expiry time; reads check it, and `sweep()` (run in the background)
+removes expired files nobody reads again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
@@ -41,6 +43,27 @@ class FileOriginalStore:
 
     async def aclose(self) -> None:
         return None
+
+    async def sweep(self) -> None:
+        """Delete expired originals (and directories left empty), off the event loop."""
+        await asyncio.to_thread(self._sweep, time.time())
+
+    def _sweep(self, now: float) -> None:
+        if not self._root.is_dir():
+            return
+        for directory, _, files in os.walk(self._root, topdown=False):
+            for name in files:
+                if not is_valid_hash(name):  # a write in progress (temporary name)
+                    continue
+                path = Path(directory, name)
+                try:
+                    if path.stat().st_mtime <= now:
+                        path.unlink()
+                except FileNotFoundError:  # read and removed meanwhile
+                    continue
+            if Path(directory) != self._root:
+                with contextlib.suppress(OSError):  # not empty: kept
+                    Path(directory).rmdir()
 
     def _path(self, tenant: str, key: str) -> Path:
         return self._root / tenant_digest(tenant) / key[:2] / key

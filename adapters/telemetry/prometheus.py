@@ -22,10 +22,11 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from core.admission import Admission
 from core.ports import RequestReport
 
 NAMESPACE = "headroom"
-OUTCOMES = ("compressed", "passthrough", "bypassed", "failed_open", "rejected")
+OUTCOMES = ("compressed", "passthrough", "bypassed", "failed_open", "shed", "rejected")
 FORMATS = ("openai", "anthropic", "unknown")
 #: Seconds. Compression of new content takes 5 ms to ~1 s; replayed turns a few ms.
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -80,6 +81,12 @@ class PrometheusTelemetry:
                                    ["status"], registry=r)  # fmt: skip
         self.in_flight = Gauge(f"{ns}_requests_in_flight", "Compress requests being handled.",
                                registry=r)  # fmt: skip
+        self.queued = Gauge(f"{ns}_requests_queued",
+                            "Requests waiting for a compression slot (queue depth).",
+                            registry=r)  # fmt: skip
+        self.compressing = Gauge(f"{ns}_compressions_running",
+                                 "Compressions running on the worker threads.",
+                                 registry=r)  # fmt: skip
         self.ready = Gauge(f"{ns}_ready", "1 once engines are warm.", registry=r)
         self.shared_state_ok = Gauge(
             f"{ns}_shared_state_ok", "1 when every configured state store answers.", registry=r
@@ -115,6 +122,11 @@ class PrometheusTelemetry:
         if report.failure:
             self.errors_total.inc()
             self.fail_open.labels(report.failure if report.failure == "deadline" else "error").inc()
+
+    def watch_admission(self, admission: Admission) -> None:
+        """Queue depth and running jobs, read from admission control at scrape time."""
+        self.queued.set_function(lambda: admission.waiting)
+        self.compressing.set_function(lambda: admission.active)
 
     def http_error(self, status: int) -> None:
         """An error answer; a 4xx is also a request refused before reaching the core."""

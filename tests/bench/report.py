@@ -74,6 +74,10 @@ def render(results: dict[str, Any]) -> str:
         if name in results:
             out += ["", f"### {name}", _table(["measure", "value"],
                     [[k, _fmt(v)] for k, v in _flat(results[name]).items()])]  # fmt: skip
+    if "overload" in results:
+        from tests.bench.overload import render as render_overload
+
+        out += render_overload(results["overload"])
     return "\n".join(out) + "\n"
 
 
@@ -90,3 +94,64 @@ def _flat(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def render_fidelity(results: dict[str, Any]) -> str:
+    """The fidelity, flagged-session and cache-cold tables (tests/bench/fidelity.py)."""
+    from tests.bench.fidelity import totals
+
+    m = results["machine"]
+    out = [
+        f"Command: `{results['command']}`. Machine: {m['cpus']} cores ({m['cpu']}), "
+        f"{m['memory_gb']} GB, Python {m['python']}, {m['platform']}.",
+        "",
+        "### Fidelity: facts an agent needs, per tool output, format and mode",
+        "kept = shown verbatim (lines under their own header); retrievable = only in the stored",
+        "original a ccr marker points at; lost = neither. `is_error` = sent flagged, as Claude",
+        "Code flags a non-zero exit. `upstream compress()` = headroom-ai 0.42.0's own",
+        "`compress(messages, model, protect_recent=0)` on the same request: its markers point",
+        "into its own store, so a fact it does not show counts as lost there.",
+        "",
+    ]
+    rows = results["fidelity"]
+    out.append(_table(
+        ["tool output", "format", "mode", "is_error", "saved", "facts", "kept", "retrievable",
+         "lost"],
+        [[r["item"], r["format"], r["mode"], "yes" if r["is_error"] else "", f"{r['saved']:.1%}",
+          str(r["facts"]), str(r["kept"]), "n/a" if r["retrievable"] is None
+          else str(r["retrievable"]), str(r["lost"])]
+         for r in rows],
+    ))  # fmt: skip
+    out += ["", "Totals:", ""]
+    out.append(_table(
+        ["format", "mode", "facts", "kept", "retrievable", "lost"],
+        [[fmt, mode, str(t["facts"]), str(t["kept"]), str(t["retrievable"]), str(t["lost"])]
+         for (fmt, mode), t in totals(rows).items()],
+    ))  # fmt: skip
+    out += ["", "### 40-turn sessions with failing logs flagged `is_error` (Anthropic format)",
+            "Bill = provider cost with prompt caching (identical prefix 0.1x, the rest 1.25x),",
+            "relative to sending the same history uncompressed.", ""]  # fmt: skip
+    out.append(_table(
+        ["session", "format", "mode", "results flagged is_error", "saved (last turn)",
+         "prefix kept byte-identical", "bill", "turn p50 ms"],
+        [[r["session"], r["format"], r["mode"], str(r["flagged_is_error"]), f"{r['saved']:.1%}",
+          f"{r['prefix_stability']:.1%}", f"{r['bill']:.3f}", f"{r['turn_p50_ms']:.1f}"]
+         for r in results["sessions"]],
+    ))  # fmt: skip
+    out += [
+        "",
+        "### Cache-cold compaction: 40-turn session with idle gaps",
+        "Reads of files edited or read again later, and reruns of the same command; a",
+        "10-30 min break every 10 turns. Bill as above, except that the cached prefix",
+        "expires after 5 idle minutes (a cold turn pays 1.25x for everything). Prefix",
+        "stability is measured over warm turns (a cold turn may rewrite on purpose).",
+        "",
+    ]
+    out.append(_table(
+        ["format", "mode", "cold compaction", "cold turns", "saved (last turn)",
+         "warm-turn prefix kept", "bill"],
+        [[r["format"], r["mode"], "on" if r["cold_compaction"] else "off", str(r["cold_turns"]),
+          f"{r['saved']:.1%}", f"{r['warm_prefix_stability']:.1%}", f"{r['bill']:.3f}"]
+         for r in results["cold"]],
+    ))  # fmt: skip
+    return "\n".join(out) + "\n"

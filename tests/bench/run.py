@@ -23,7 +23,7 @@ import httpx
 
 from adapters.offline import apply_offline_environment
 from tests import corpus
-from tests.bench.report import render
+from tests.bench.report import render, render_fidelity
 from tests.processes import REPO, Sidecar
 
 SIZES = (10_000, 50_000, 150_000)
@@ -239,6 +239,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=40)
     parser.add_argument("--out", type=Path, default=REPO / "bench-results")
     parser.add_argument("--skip-targets", action="store_true", help="sidecar only")
+    parser.add_argument("--skip-overload", action="store_true", help="no overload section")
     args = parser.parse_args()
     apply_offline_environment()
     raw_compress(request_for("json", 10_000, "openai", 1), "gpt-4o")  # import + warm raw side
@@ -268,6 +269,11 @@ def main() -> None:
         assert sidecar.process is not None
         results["startup"]["peak_rss_mb"] = peak_rss_bytes(sidecar.process.pid) / 2**20
 
+    from tests.bench import fidelity
+
+    # core in process: facts (real pytest, make + gcc, git log -p), flagged sessions, cold
+    results["fidelity"] = optional("fidelity", lambda: fidelity.run(args.turns))
+
     if not args.skip_targets:
         from tests.bench import targets
 
@@ -277,9 +283,17 @@ def main() -> None:
         results["dashboard"] = optional("dashboard", targets.dashboard)
         results["policy"] = optional("policy", targets.policy)
 
+    if not args.skip_overload:
+        from tests.bench import overload
+
+        results["overload"] = optional("overload", overload.run)
+
     args.out.mkdir(exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    (args.out / "BENCHMARKS.md").write_text(render(results))
+    report = render(results)
+    if "skipped" not in results["fidelity"]:
+        report += "\n" + render_fidelity(results | results["fidelity"])
+    (args.out / "BENCHMARKS.md").write_text(report)
     print(f"wrote {args.out / 'results.json'} and {args.out / 'BENCHMARKS.md'}")
 
 

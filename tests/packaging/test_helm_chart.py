@@ -644,7 +644,7 @@ def test_managed_shared_profile() -> None:
                     for m in hpa["metrics"] if m["type"] == "Pods"}  # fmt: skip
     assert pods_metrics == {
         "headroom_requests_in_flight": "8",
-        "headroom_compression_queue_depth": "2",
+        "headroom_requests_queued": "2",
     }
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 20)
     assert find(objects, "PodDisruptionBudget")["spec"]["minAvailable"] == 2

@@ -1129,7 +1129,7 @@ def test_managed_shared_values_fit_the_chart_schema_and_render_the_profile(
     hpa = find(objects, "HorizontalPodAutoscaler")["spec"]
     assert {m["pods"]["metric"]["name"] for m in hpa["metrics"] if m["type"] == "Pods"} == {
         "headroom_requests_in_flight",
-        "headroom_compression_queue_depth",
+        "headroom_requests_queued",
     }
     assert find(objects, "PodDisruptionBudget")["spec"]["minAvailable"] == 2
     policy = find(objects, "ConfigMap", "hr-headroom-gateway-policy")["data"]["policy.yaml"]

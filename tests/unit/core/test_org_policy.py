@@ -121,3 +121,21 @@ def request_of(history: list[dict[str, Any]], tool: str) -> CompressRequest:
         for call in message.get("tool_calls") or ():
             call["function"] = {**call["function"], "name": tool}
     return CompressRequest(messages=renamed, model="gpt-4o")
+
+
+def test_a_policy_change_stops_replay_of_messages_rewritten_under_the_old_one(
+    kit: ServiceKit,
+) -> None:
+    """Protecting a tool takes effect on messages already sent: their rewritten form is not
+    replayed under the new policy (they are decided afresh, here: kept verbatim)."""
+    history = [{"role": "user", "content": "look"}] + corpus.tool_turn_openai(
+        "c1", "Deploy", corpus.kubectl_pods_json(80)
+    )
+    before = OrgPolicy.parse({})
+    after = OrgPolicy.parse({"default": {"protected_tools": ["Deploy"]}})
+    first = asyncio.run(kit.service.compress(apply(before, None, request_of(history, "Deploy"))))
+    again = asyncio.run(kit.service.compress(apply(before, None, request_of(history, "Deploy"))))
+    assert again.messages_json == first.messages_json and first.tokens_after < first.tokens_before
+    changed = asyncio.run(kit.service.compress(apply(after, None, request_of(history, "Deploy"))))
+    assert changed.tokens_after == changed.tokens_before
+    assert changed.messages() == request_of(history, "Deploy").messages

@@ -225,5 +225,8 @@ def test_response_body_is_upstream_compatible(kit: ServiceKit) -> None:
 
 def test_a_sampled_json_array_says_how_much_was_left_out(kit: ServiceKit) -> None:
     content = run(kit, one_tool_step("json", 300)).messages()[-1]["content"]
-    assert content.endswith("[headroom: 15 of 300 array items shown; the rest omitted]")
+    assert content.endswith(
+        "[headroom: 15 of 300 array items shown, including every item with an unusual value "
+        "in a field the others share; the rest omitted]"
+    )
     assert "CrashLoopBackOff" in content  # the anomalies are what a sample keeps
