@@ -11,7 +11,9 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from adapters.accounting import Accounting, build_accounting
 from adapters.kompress.metrics import register_backend_metric
+from adapters.ledger.telemetry import FanOutTelemetry, UsageTelemetry
 from adapters.offline import apply_offline_environment
 from adapters.policy_file import PolicyFile
 from adapters.settings import Settings
@@ -39,6 +41,7 @@ class Services:
     closers: list[Closer] = field(default_factory=list)
     #: Background clean-ups (expired sessions, expired original files), run periodically.
     sweepers: list[Closer] = field(default_factory=list)
+    accounting: Accounting | None = None
     policy: PolicyFile | None = None
 
     def warm(self) -> None:
@@ -82,16 +85,19 @@ def bootstrap(
     if text_compressor is None:
         text_compressor = text_compressor_for(settings)
         if text_compressor is not None:
-            closers.append(_closer(text_compressor))
+            closers.append(_closer(text_compressor.close))
     if text_compressor is not None:
         register_backend_metric(telemetry.registry, text_compressor, settings.kompress)
     engines = HeadroomEngines(text_compressor=text_compressor)
     executor = ThreadPoolExecutor(settings.compression_threads, thread_name_prefix="compress")
+    accounting = build_accounting(settings, telemetry.registry)
+    closers.append(_closer(accounting.close))
+    usage = UsageTelemetry(accounting.usage, accounting.instance)
     service = CompressionService(
         engines=engines,
         sessions=sessions,
         originals=originals,
-        telemetry=telemetry,
+        telemetry=FanOutTelemetry(telemetry, usage),
         executor=executor,
         limits=Limits(
             deadline_seconds=settings.deadline_seconds,
@@ -111,12 +117,14 @@ def bootstrap(
     policy = PolicyFile(settings.policy_file, telemetry.registry, settings.policy_poll_seconds)
     policy.load_initial()  # a bad file stops the process here, before it serves
     return Services(settings, service, sessions, originals, telemetry, executor, engines,
-                    closers, sweepers, policy)  # fmt: skip
+                    closers, sweepers, accounting, policy)  # fmt: skip
 
 
-def _closer(compressor: TextCompressor) -> Closer:
+def _closer(close_now: Callable[[], None]) -> Closer:
+    """A synchronous close() as one of the closers awaited at shutdown."""
+
     async def close() -> None:
-        compressor.close()
+        close_now()
 
     return close
 

@@ -15,6 +15,7 @@ from core.errors import InvalidRequest
 from core.messages import validate
 from core.policy import CompressOptions
 from core.service import CompressRequest
+from core.tags import RequestTags
 
 DEFAULT_MODEL = "default"
 #: The tenant of callers that name none; the CLI and HTTP agree so hashes resolve across both.
@@ -41,6 +42,7 @@ def compress_request(
     tenant: str = ANONYMOUS_TENANT,
     session_id: str | None = None,
     bypass: bool = False,
+    tags: RequestTags | None = None,
 ) -> CompressRequest:
     """A validated CompressRequest; the session id comes from a header, else `config`.
 
@@ -79,4 +81,5 @@ def compress_request(
         session_id=session_id,
         bypass=bypass,
         raw_messages=raw_messages,
+        tags=tags,
     )

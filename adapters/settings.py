@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,7 +34,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 class Settings(BaseSettings):
     """Every knob of the gateway; names match upstream headroom's where it has one."""
 
-    model_config = SettingsConfigDict(env_prefix="HEADROOM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HEADROOM_", extra="ignore", validate_by_name=True)
 
     profile: Profile = "sidecar"
     host: str = Field("127.0.0.1", description="bind address; non-loopback requires a token")
@@ -92,7 +92,47 @@ class Settings(BaseSettings):
         None, description="token for the remote Kompress service (default: proxy_token)"
     )
 
+    # Prices and usage exports (issue 12).
+    pricing_file: Path | None = Field(None, description="operator prices, YAML or JSON")
+    pricing_cache: Literal["5m", "1h", "off"] = Field(
+        "5m", description="compress mode: how new tokens are priced (cache write TTL or none)"
+    )
+    usage_metrics_user_label: bool = Field(False, description="add `user` to usage metrics")
+    usage_label_max_values: int = Field(
+        200, ge=1, description="distinct values per usage label; more become `other`"
+    )
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP base URL (http://collector:4318); OTEL_EXPORTER_OTLP_* too"
+    )
+    otlp_export_interval_seconds: float = Field(30.0, gt=0)
+
     identity_headers: list[str] = ["x-headroom-user-id", "x-maas-username"]
+    # Accounting (issue 12): keys, tags, the usage ledger.
+    database_url: SecretStr | None = Field(None, description="postgresql:// shared ledger")
+    ledger: bool = Field(True, description="record one usage row per request")
+    ledger_retention_days: int = Field(90, ge=0, description="raw rows; 0 keeps forever")
+    ledger_queue_max: int = Field(10_000, gt=0)
+    ledger_batch_size: int = Field(500, gt=0)
+    ledger_flush_seconds: float = Field(0.5, gt=0)
+    require_keys: bool | None = Field(None, description="default: once any key exists")
+    admin_token: SecretStr | None = Field(None, description="/stats (default: proxy_token)")
+    trusted_networks: list[str] = Field([], description="CIDRs whose identity headers count")
+    fingerprint_key: SecretStr | None = Field(None, description="HMAC key for BYOK ids")
+    keys_refresh_seconds: float = Field(10.0, gt=0)
+    tag_allowlist: list[str] = Field([], description="x-headroom-tag-<key> keys to record")
+    instance_id: str | None = Field(None, description="this replica's name (default hostname)")
+
+    # Transparent proxy (/v1/messages, /v1/chat/completions, /v1/responses); upstream
+    # headroom's and the seed's variable names are accepted too.
+    anthropic_api_url: str = Field("https://api.anthropic.com", validation_alias=AliasChoices(
+        "HEADROOM_ANTHROPIC_API_URL", "ANTHROPIC_TARGET_API_URL"))  # fmt: skip
+    openai_api_url: str = Field("https://api.openai.com", validation_alias=AliasChoices(
+        "HEADROOM_OPENAI_API_URL", "OPENAI_TARGET_API_URL"))  # fmt: skip
+    proxy_mode: Literal["ccr", "default"] = Field(
+        "ccr", description="proxy compression mode; ccr lets the retrieve loop resolve markers"
+    )
+    proxy_retrieve_rounds: int = Field(3, ge=0, le=10)
+    upstream_timeout_seconds: float = Field(600.0, gt=0, description="read timeout upstream")
     # Central policy (issue 13): the operator's YAML file, watched for changes.
     policy_file: Path | None = Field(None, description="per-team policy YAML (a ConfigMap)")
     policy_poll_seconds: float = Field(1.0, gt=0, le=60)

@@ -70,3 +70,47 @@ def tool_result(provider: str, call_id: str, data: dict[str, Any]) -> dict[str, 
     if provider == "openai":
         return {"role": "tool", "tool_call_id": call_id, "content": content}
     return {"type": "tool_result", "tool_use_id": call_id, "content": content}
+
+
+_TOOL_DESCRIPTION = (
+    "Retrieve the original, uncompressed content behind a marker of the form "
+    "'Retrieve original: hash=<hex>' in an earlier tool result. Call it only when the "
+    "compressed content lacks a detail you need."
+)
+_TOOL_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "hash": {"type": "string", "description": "the hash from the marker"},
+        "query": {"type": "string", "description": "optional: only lines with these words"},
+    },
+    "required": ["hash"],
+}
+
+
+def retrieve_tool(provider: str) -> dict[str, Any]:
+    """The `headroom_retrieve` tool definition in a provider's shape: `anthropic` (Messages),
+    `openai` (Chat Completions) or `openai_responses` (Responses). A fresh dict each call,
+    always the same content, so a request that declares it keeps a byte-stable prefix."""
+    parameters = json.loads(json.dumps(_TOOL_PARAMETERS))
+    if provider == "anthropic":
+        return {"name": TOOL_NAME, "description": _TOOL_DESCRIPTION, "input_schema": parameters}
+    if provider == "openai":
+        return {"type": "function", "function": {"name": TOOL_NAME,
+                "description": _TOOL_DESCRIPTION, "parameters": parameters}}  # fmt: skip
+    if provider == "openai_responses":
+        return {"type": "function", "name": TOOL_NAME, "description": _TOOL_DESCRIPTION,
+                "parameters": parameters}  # fmt: skip
+    raise ValueError(f"unknown provider {provider!r}")
+
+
+def retrieval_text(key: str, original: str | None, query: str | None = None) -> str:
+    """What the model reads back from a `headroom_retrieve` call the proxy answers itself:
+    the original (or, with a query, its matching lines), or why there is none."""
+    if original is None:
+        return f"No original found for hash={key}: it is unknown or has expired."
+    if query:
+        terms = [t.lower() for t in query.split() if t]
+        lines = [line for line in original.splitlines() if any(t in line.lower() for t in terms)]
+        if lines:
+            return "\n".join(lines)
+    return original

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from core.tags import RequestTags
+
 
 class StoreUnavailable(RuntimeError):
     """A backend could not answer in time; the caller must degrade, not fail."""
@@ -83,12 +85,16 @@ class RequestReport:
     tokens_after: int = 0
     messages_replayed: int = 0
     messages_new: int = 0
+    replayed_tokens_before: int = 0  # the replayed prefix's share of tokens_before
+    replayed_tokens_after: int = 0  # ... and of tokens_after (priced as cache reads)
     engines: dict[str, int] = field(default_factory=dict)
     latency_seconds: float = 0.0
     engine_seconds: float = 0.0
     session_store_ok: bool = True
     original_store_ok: bool = True
     failure: str | None = None
+    model: str = ""
+    tags: RequestTags | None = None  # who asked, set by the caller (HTTP layer, proxy)
 
 
 class Telemetry(Protocol):

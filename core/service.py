@@ -35,6 +35,7 @@ from core.ports import (
     SessionStore,
     Telemetry,
 )
+from core.tags import RequestTags
 from core.tokens import TokenCounter
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class CompressRequest:
     #: The provider cache lifetime when the caller knows it from outside `messages` (an
     #: Anthropic `system` or `tools` block with `ttl: "1h"`, OpenAI's `prompt_cache_retention`).
     cache_ttl_seconds: int | None = None
+    tags: RequestTags | None = None  # accounting only; never changes the answer
 
 
 @dataclass
@@ -180,7 +182,8 @@ class CompressionService:
 
     async def _compress(self, request: CompressRequest, started: float) -> CompressResponse:
         messages = request.messages
-        report = RequestReport(outcome="passthrough", fmt=detect_format(messages))
+        report = RequestReport(outcome="passthrough", fmt=detect_format(messages),
+                               model=request.model, tags=request.tags)  # fmt: skip
         digests = [replay.digest(m) for m in messages]
         mode = "ccr" if request.options.ccr else "default"
         scope = replay.scope_of(request.tenant, request.session_id, mode)
@@ -230,6 +233,8 @@ class CompressionService:
         )
         report.tokens_before, report.tokens_after = response.tokens_before, response.tokens_after
         report.messages_replayed, report.messages_new = replayed, len(drafts)
+        report.replayed_tokens_before = sum(e.tokens_before for e in known)
+        report.replayed_tokens_after = sum(e.tokens_after for e in known)
         report.engines = dict(Counter(label for d in drafts for label in d.labels))
         report.latency_seconds = time.perf_counter() - started
         response.outcome = report.outcome
@@ -424,6 +429,8 @@ class CompressionService:
                 outcome=outcome,
                 latency_seconds=time.perf_counter() - started,
                 failure=failure,
+                model=request.model,
+                tags=request.tags,
             )
         )
         texts = verbatim.passthrough(request.messages, request.raw_messages)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from adapters.identity.cli import add_keys_parser, run_keys
 from adapters.settings import Settings
 
 
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     inject.add_argument("--port", type=int, default=8443)
     inject.add_argument("--tls-cert", type=Path, required=True)
     inject.add_argument("--tls-key", type=Path, required=True)
+    add_keys_parser(commands)
     args = parser.parse_args(argv)
 
     overrides = {}
@@ -44,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings)
     if args.command == "compress":
         return _compress_file(settings, args.file, args.tenant)
+    if args.command == "keys":
+        return run_keys(settings, args)
     return _inject(args.port, args.tls_cert, args.tls_key)
 
 

@@ -11,6 +11,7 @@ from adapters.bootstrap import Services
 from adapters.compress_request import ANONYMOUS_TENANT, compress_request, is_true, json_object
 from adapters.http.auth import require_token
 from adapters.http.errors import HttpError
+from adapters.http.identity import identify, request_tags
 from adapters.http.safe_json import SafeJSONResponse
 from adapters.http.team import with_policy
 from adapters.json_body import parse_object
@@ -23,7 +24,8 @@ MAX_QUERY_MATCHES = 200
 
 def api_router(services: Services) -> APIRouter:
     settings = services.settings
-    router = APIRouter(prefix="/v1", dependencies=[Depends(require_token(settings.token()))])
+    check = identify(services) if services.accounting else require_token(settings.token())
+    router = APIRouter(prefix="/v1", dependencies=[Depends(check)])
 
     @router.post("/compress")
     async def compress(request: Request) -> Response:
@@ -32,6 +34,7 @@ def api_router(services: Services) -> APIRouter:
             tenant=tenant_of(request, settings.identity_headers),
             session_id=request.headers.get("x-headroom-session-id"),
             bypass=is_true(request.headers.get("x-headroom-bypass")),
+            tags=request_tags(request, services, "compress"),
         )
         parsed = with_policy(services, request, parsed)
         result = await services.service.compress(parsed)
@@ -67,7 +70,11 @@ def api_router(services: Services) -> APIRouter:
 
 
 def tenant_of(request: Request, identity_headers: list[str]) -> str:
-    """The first identity header present names the tenant; state is scoped by it."""
+    """The caller's user names the tenant (a key's user, or a trusted identity header);
+    without identity resolution, the first identity header present. State is scoped by it."""
+    identity = getattr(request.state, "identity", None)
+    if identity is not None:
+        return str(identity.user)
     for header in identity_headers:
         value = request.headers.get(header, "").strip()
         if value:

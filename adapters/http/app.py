@@ -22,6 +22,8 @@ from adapters.http.gzip_body import InflateBody
 from adapters.http.health import health_router
 from adapters.http.kompress_route import kompress_router
 from adapters.http.middleware import BodySizeLimit, InFlight
+from adapters.http.stats import stats_router
+from adapters.proxy.routes import proxy_router
 from adapters.sweeper import sweep_periodically
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="headroom-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(health_router(services))
     app.include_router(api_router(services))
+    if services.accounting is not None:  # /stats, /stats/insights, /stats-history, /sessions...
+        app.include_router(stats_router(services, services.accounting.pricing))
     app.include_router(config_router(services))
     app.include_router(dashboard_router())
     if services.engines.text_compressor is not None:
@@ -58,6 +62,7 @@ def create_app(services: Services) -> FastAPI:
     metrics = make_asgi_app(registry=services.telemetry.registry)
     app.router.routes.append(Route("/metrics", AsgiEndpoint(metrics), methods=["GET"]))
     install_error_handlers(app, services.telemetry.http_error)
+    app.include_router(proxy_router(services))  # last: its /v1/ catch-all forwards the rest
     app.add_middleware(InFlight, gauge=services.telemetry.in_flight)
     settings, count = services.settings, services.telemetry.http_error
     app.add_middleware(InflateBody, max_bytes=settings.max_body_bytes, count=count)

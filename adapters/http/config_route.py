@@ -11,11 +11,15 @@ from fastapi.responses import JSONResponse
 
 from adapters.bootstrap import Services
 from adapters.http.auth import require_token
+from adapters.http.identity import operator_only
 
 
 def config_router(services: Services) -> APIRouter:
+    """The operator's view: the operator token (as for /stats) where keys and accounting run,
+    else the gateway token; never a user's key."""
     settings = services.settings
-    router = APIRouter(prefix="/v1", dependencies=[Depends(require_token(settings.token()))])
+    check = operator_only(services) if services.accounting else require_token(settings.token())
+    router = APIRouter(prefix="/v1", dependencies=[Depends(check)])
 
     @router.get("/config")
     async def config() -> JSONResponse:

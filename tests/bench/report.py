@@ -70,6 +70,10 @@ def render(results: dict[str, Any]) -> str:
                 ["sidecar peak RSS (whole bench)", f"{s['peak_rss_mb']:.0f} MB"],
                 ["sidecar CPU per session turn", f"{s['session_cpu_ms_per_turn']:.1f} ms"],
             ])]  # fmt: skip
+    if "proxy" in results and "skipped" not in results["proxy"]:
+        from tests.bench.proxy_bench import render_proxy
+
+        out += ["", render_proxy(results["proxy"])]
     for name in ("replicas", "lambda", "kompress", "dashboard", "policy"):
         if name in results:
             out += ["", f"### {name}", _table(["measure", "value"],

@@ -280,6 +280,7 @@ def main() -> None:
         results["replicas"] = optional("replicas", targets.replicas)
         results["lambda"] = optional("lambda", targets.lambda_function)
         results["kompress"] = optional("kompress", targets.kompress)
+        results["ledger"] = optional("ledger", targets.ledger)
         results["dashboard"] = optional("dashboard", targets.dashboard)
         results["policy"] = optional("policy", targets.policy)
 
@@ -287,6 +288,7 @@ def main() -> None:
         from tests.bench import overload
 
         results["overload"] = optional("overload", overload.run)
+        results["proxy"] = optional("proxy", targets.proxy)
 
     args.out.mkdir(exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))

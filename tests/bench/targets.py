@@ -23,6 +23,18 @@ def kompress() -> dict[str, Any]:
     return run_kompress_bench()
 
 
+def ledger() -> dict[str, Any]:
+    from tests.bench.ledger_bench import run_ledger_bench
+
+    return run_ledger_bench()
+
+
+def proxy() -> dict[str, Any]:
+    from tests.bench.proxy_bench import run_proxy_bench
+
+    return run_proxy_bench()
+
+
 def dashboard() -> dict[str, Any]:
     from tests.bench.dashboard_bench import run_dashboard_bench
 

@@ -25,6 +25,18 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   fi
 fi
 
-for script in tests/packaging/install-tools.sh tests/packaging/install-tf-tools.sh; do
+# PostgreSQL (Debian's server binaries; the ledger tests run initdb/pg_ctl themselves).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing postgresql (Debian)"
+    (apt-get install -y -qq postgresql >/dev/null 2>&1) || \
+      (apt-get update -qq >/dev/null && apt-get install -y -qq postgresql >/dev/null)
+  else
+    echo "PostgreSQL missing and cannot be installed here: the ledger tests will fail" >&2
+  fi
+fi
+
+for script in tests/packaging/install-tools.sh tests/packaging/install-tf-tools.sh \
+  tests/e2e/install-agents.sh; do
   if [ -f "$script" ]; then bash "$script"; fi
 done

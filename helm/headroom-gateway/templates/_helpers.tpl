@@ -115,6 +115,9 @@ server ConfigMap and the sidecar. Only non-empty settings, so the app's defaults
   "HEADROOM_KOMPRESS" $c.kompress
   "HEADROOM_KOMPRESS_MODEL_DIR" $c.kompressModelDir
   "HEADROOM_KOMPRESS_ENDPOINT" $c.kompressEndpoint
+  "HEADROOM_ANTHROPIC_API_URL" $c.anthropicApiUrl
+  "HEADROOM_OPENAI_API_URL" $c.openaiApiUrl
+  "HEADROOM_PROXY_MODE" $c.proxyMode
   "HEADROOM_REDIS_URL" .Values.redis.url
   "HEADROOM_S3_BUCKET" .Values.s3.bucket
   "HEADROOM_S3_ENDPOINT_URL" .Values.s3.endpointUrl

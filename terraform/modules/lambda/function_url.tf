@@ -7,7 +7,7 @@ resource "aws_lambda_function_url" "this" {
 
   function_name      = aws_lambda_function.this[0].function_name
   authorization_type = "AWS_IAM"
-  invoke_mode        = "BUFFERED"
+  invoke_mode        = var.function_url_streaming ? "RESPONSE_STREAM" : "BUFFERED"
 }
 
 # Function URLs created since October 2025 need both actions in the resource policy.

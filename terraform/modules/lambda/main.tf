@@ -56,6 +56,8 @@ locals {
     local.s3_kms_key_arn != null ? { HEADROOM_S3_KMS_KEY_ID = local.s3_kms_key_arn } : {},
     var.kompress.mode == "remote" ? { HEADROOM_KOMPRESS_ENDPOINT = var.kompress.endpoint } : {},
     var.session_ttl_seconds != null ? { HEADROOM_SESSION_TTL_SECONDS = tostring(var.session_ttl_seconds) } : {},
+    # Lambda Web Adapter's mode must match the Function URL's (lambda/Dockerfile.stream sets it too).
+    var.function_url_streaming ? { AWS_LWA_INVOKE_MODE = "response_stream" } : {},
   )
 
   tags = merge(var.tags, { "headroom.ai/component" = "lambda" })
@@ -129,6 +131,10 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = local.is_zip ? var.filename != null : var.image_uri != null
       error_message = "package_type Zip needs filename; package_type Image needs image_uri."
+    }
+    precondition {
+      condition     = !var.function_url_streaming || (!local.is_zip && var.front_door == "function_url")
+      error_message = "function_url_streaming needs package_type Image (lambda/Dockerfile.stream) and front_door function_url."
     }
   }
 

@@ -335,6 +335,12 @@ variable "front_door" {
   }
 }
 
+variable "function_url_streaming" {
+  description = "Stream responses through the Function URL (invoke_mode RESPONSE_STREAM) so the transparent proxy's SSE reaches clients as it is produced. Needs package_type Image built from lambda/Dockerfile.stream (AWS Lambda Web Adapter) and front_door function_url; raise timeout to cover a whole model turn (up to 900). false: BUFFERED, the Mangum handler of lambda/Dockerfile or the zip."
+  type        = bool
+  default     = false
+}
+
 variable "function_url_invoke_principals" {
   description = "IAM principals (ARNs or 12-digit account IDs) granted lambda:InvokeFunctionUrl and lambda:InvokeFunction by the function's resource policy. Same-account principals can instead be granted both in their identity policies."
   type        = list(string)

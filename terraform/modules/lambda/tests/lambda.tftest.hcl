@@ -231,6 +231,46 @@ run "container_image_on_arm64" {
   }
 }
 
+run "streaming_function_url_for_the_proxy" {
+  command = plan
+
+  variables {
+    package_type           = "Image"
+    filename               = null
+    image_uri              = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/headroom-gateway:lambda-stream"
+    function_url_streaming = true
+    timeout                = 900
+  }
+
+  assert {
+    condition     = aws_lambda_function_url.this[0].invoke_mode == "RESPONSE_STREAM"
+    error_message = "The Function URL streams."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    error_message = "Lambda Web Adapter streams too."
+  }
+}
+
+run "buffered_function_url_by_default" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function_url.this[0].invoke_mode == "BUFFERED" && !contains(keys(aws_lambda_function.this[0].environment[0].variables), "AWS_LWA_INVOKE_MODE")
+    error_message = "Mangum answers buffered invocations."
+  }
+}
+
+run "rejects_streaming_from_the_zip" {
+  command = plan
+
+  variables {
+    function_url_streaming = true
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
 run "rejects_an_unknown_architecture" {
   command = plan
 

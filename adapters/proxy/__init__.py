@@ -1,0 +1,1 @@
+"""The transparent proxy: provider APIs in, compressed and forwarded, streamed back."""
