@@ -14,8 +14,8 @@ resource "kubernetes_namespace_v1" "this" {
   }
 }
 
-# The operator's token (GET /stats, /v1/config, /dashboard's fetches); developers get their
-# own gateway keys from it (`headroom-gateway keys create`).
+# The gateway token: the operator's (GET /stats, /v1/config, /dashboard's fetches) and the one
+# agents send as X-Headroom-Proxy-Token through the proxy.
 resource "random_password" "token" {
   length  = 48
   special = false

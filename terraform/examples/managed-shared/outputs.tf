@@ -4,8 +4,8 @@ output "url" {
 }
 
 output "claude_code_env" {
-  description = "What a developer exports to use the gateway from Claude Code (with their own gateway key)."
-  value       = "export ANTHROPIC_BASE_URL=https://${var.hostname}\nexport ANTHROPIC_CUSTOM_HEADERS='X-Headroom-Proxy-Token: <gateway key>'"
+  description = "What a developer exports to use the gateway from Claude Code (the token is the operator_token_secret's proxy_token)."
+  value       = "export ANTHROPIC_BASE_URL=https://${var.hostname}\nexport ANTHROPIC_CUSTOM_HEADERS='X-Headroom-Proxy-Token: <gateway token>'"
 }
 
 output "namespace" {
