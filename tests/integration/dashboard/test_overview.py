@@ -159,7 +159,9 @@ def test_kpis_and_tables_are_the_stats_numbers(gateway: Sidecar, browser: Any) -
     assert sum(bars) == sum(h["tokens_saved"] for h in body["hourly"]) > 0
     text = browser.execute_script("return document.getElementById('kpi-requests').textContent;")
     assert text == f"{body['summary']['api_requests']:,}"
+    browser.set_window_size(1400, 2200)  # the whole page, recent requests included
     screenshot(browser, "overview")
+    browser.set_window_size(1400, 1000)
     assert not console_errors(browser), console_errors(browser)
 
 
