@@ -15,6 +15,7 @@ from adapters.accounting import Accounting, build_accounting
 from adapters.kompress.metrics import register_backend_metric
 from adapters.ledger.telemetry import FanOutTelemetry, UsageTelemetry
 from adapters.offline import apply_offline_environment
+from adapters.policy_file import PolicyFile
 from adapters.settings import Settings
 from adapters.telemetry.prometheus import PrometheusTelemetry
 from core.admission import Admission
@@ -41,6 +42,7 @@ class Services:
     #: Background clean-ups (expired sessions, expired original files), run periodically.
     sweepers: list[Closer] = field(default_factory=list)
     accounting: Accounting | None = None
+    policy: PolicyFile | None = None
 
     def warm(self) -> None:
         if not self.service.ready:
@@ -112,8 +114,10 @@ def bootstrap(
         ),
     )
     telemetry.watch_admission(service.admission)
+    policy = PolicyFile(settings.policy_file, telemetry.registry, settings.policy_poll_seconds)
+    policy.load_initial()  # a bad file stops the process here, before it serves
     return Services(settings, service, sessions, originals, telemetry, executor, engines,
-                    closers, sweepers, accounting)  # fmt: skip
+                    closers, sweepers, accounting, policy)  # fmt: skip
 
 
 def _closer(close_now: Callable[[], None]) -> Closer:

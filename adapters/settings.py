@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     )
     proxy_retrieve_rounds: int = Field(3, ge=0, le=10)
     upstream_timeout_seconds: float = Field(600.0, gt=0, description="read timeout upstream")
+    # Central policy (issue 13): the operator's YAML file, watched for changes.
+    policy_file: Path | None = Field(None, description="per-team policy YAML (a ConfigMap)")
+    policy_poll_seconds: float = Field(1.0, gt=0, le=60)
     log_level: str = "INFO"
 
     @model_validator(mode="before")

@@ -71,7 +71,10 @@ class HeadroomEngines:
         self._text_compressor = text_compressor
         self._lock = threading.Lock()
         self._built: dict[str, Any] = {}
-        self._cache: OrderedDict[tuple[bytes, bool, float | None, bool], Compressed] = OrderedDict()
+        #: (sha256, lossless_only, target_ratio, error, kompress) -> proposals
+        self._cache: OrderedDict[tuple[bytes, bool, float | None, bool, bool], Compressed] = (
+            OrderedDict()
+        )
         self._cache_chars = cache_chars
         self._cached_chars = 0
 
@@ -102,12 +105,14 @@ class HeadroomEngines:
         lossless_only: bool,
         target_ratio: float | None = None,
         error: bool = False,
+        kompress: bool = True,
     ) -> Compressed:
         """Lossless and (unless `lossless_only`) lossy proposals for `text`; cached.
 
         `error` marks error output: its only lossy form keeps every line that carries signal
-        plus a longer head and tail, whatever the kind of content."""
-        key = (hashlib.sha256(text.encode()).digest(), lossless_only, target_ratio, error)
+        plus a longer head and tail, whatever the kind of content. `kompress=False` keeps prose
+        away from the text compressor (operator policy)."""
+        key = (hashlib.sha256(text.encode()).digest(), lossless_only, target_ratio, error, kompress)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
@@ -124,7 +129,7 @@ class HeadroomEngines:
                 else _smaller(text, _signal_lines(text, ERROR_EDGE_LINES, "error:signal"))
             )
         else:
-            lossy = _smaller(text, self._lossy(kind, text, target_ratio))
+            lossy = _smaller(text, self._lossy(kind, text, target_ratio, kompress))
         if lossy is not None and lossless is not None and len(lossless.text) <= len(lossy.text):
             lossy = None  # a lossless result that is as small wins outright
         result = Compressed(kind, lossless, lossy)
@@ -159,7 +164,9 @@ class HeadroomEngines:
 
     # -- lossy forms: smaller, recoverable only through CCR --------------------------------
 
-    def _lossy(self, kind: Kind, text: str, target_ratio: float | None) -> Candidate | None:
+    def _lossy(
+        self, kind: Kind, text: str, target_ratio: float | None, kompress: bool = True
+    ) -> Candidate | None:
         if kind == "json":
             crushed = self._engine("json_lossy", _json_crusher(lossless_only=False)).crush(text)
             counts = _SAMPLED.search(crushed.strategy or "")
@@ -184,7 +191,7 @@ class HeadroomEngines:
             return Candidate(filtered[0], "diff:headers", lossy=True) if filtered else None
         if kind == "html":
             return self._html(text)
-        if self._text_compressor is not None:
+        if self._text_compressor is not None and kompress:
             shrunk = self._text_compressor.compress(text, target_ratio)
             if shrunk is not None:
                 return Candidate(shrunk, f"text:{self._text_compressor.name}", lossy=True)

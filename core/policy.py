@@ -60,6 +60,9 @@ class CompressOptions:
     target_ratio: float | None = None
     #: Requests smaller than this (whole conversation, in tokens) pass through (seed API).
     min_tokens_to_compress: int = 0
+    #: Set by the operator's policy (core/org_policy.py), never by the request body.
+    protected_tools: frozenset[str] = frozenset()
+    kompress: bool = True
 
     @classmethod
     def parse(cls, config: Any) -> CompressOptions:
@@ -91,7 +94,7 @@ class CompressOptions:
 def decide(block: Block, options: CompressOptions) -> Action:
     """How one block of a message that is being compressed may change."""
     if block.kind == "tool_result":
-        if block.tool_name in VERBATIM_TOOLS:
+        if block.tool_name in VERBATIM_TOOLS or block.tool_name in options.protected_tools:
             return Action.KEEP
         if block.is_error or looks_like_error(block.text):
             if len(block.text) <= ERROR_VERBATIM_MAX_CHARS:

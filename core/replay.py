@@ -76,6 +76,11 @@ def variant(options: CompressOptions) -> str:
     parts = ["user"] if options.compress_user_messages else []
     if options.target_ratio is not None:
         parts.append(f"ratio={options.target_ratio!r}")
+    if options.protected_tools:  # the operator's policy (core/org_policy.py)
+        names = "\x00".join(sorted(options.protected_tools)).encode("utf-8", "surrogatepass")
+        parts.append(f"protect={hashlib.sha256(names).hexdigest()[:16]}")
+    if not options.kompress:
+        parts.append("kompress=off")
     return "+".join(parts)
 
 

@@ -331,6 +331,7 @@ class CompressionService:
                 lossless_only=action is Action.LOSSLESS,
                 target_ratio=options.target_ratio,
                 error=error,
+                kompress=options.kompress,
             )
             lossy = result.lossy if error or lossy_allowed(result.kind, options) else None
             chosen = lossy or result.lossless

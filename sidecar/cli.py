@@ -69,8 +69,14 @@ def _serve(settings: Settings) -> int:
 
     from adapters.bootstrap import bootstrap
     from adapters.http.app import create_app
+    from core.org_policy import PolicyError
 
-    app = create_app(bootstrap(settings))
+    try:
+        services = bootstrap(settings)
+    except PolicyError as error:
+        print(f"headroom-gateway: policy file refused: {error}", file=sys.stderr)
+        return 2
+    app = create_app(services)
     # h11 rather than httptools: it caps the bytes buffered before headers are complete, so
     # no header stream grows memory unbounded (the app answers 431 below that cap).
     uvicorn.run(app, host=settings.host, port=settings.port, http="h11",

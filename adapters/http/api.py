@@ -13,6 +13,7 @@ from adapters.http.auth import require_token
 from adapters.http.errors import HttpError
 from adapters.http.identity import identify, request_tags
 from adapters.http.safe_json import SafeJSONResponse
+from adapters.http.team import with_policy
 from adapters.json_body import parse_object
 from core import ccr
 from core.errors import InvalidRequest
@@ -35,6 +36,7 @@ def api_router(services: Services) -> APIRouter:
             bypass=is_true(request.headers.get("x-headroom-bypass")),
             tags=request_tags(request, services, "compress"),
         )
+        parsed = with_policy(services, request, parsed)
         result = await services.service.compress(parsed)
         return Response(result.body(), media_type="application/json",
                         headers={"x-headroom-outcome": result.outcome})  # fmt: skip

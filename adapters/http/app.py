@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from fastapi import FastAPI
 from prometheus_client import make_asgi_app
@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.bootstrap import Services
 from adapters.http.api import api_router
+from adapters.http.config_route import config_router
+from adapters.http.dashboard import dashboard_router
 from adapters.http.errors import install_error_handlers
 from adapters.http.guards import BodyReadTimeout, HeaderLimit, LastResort
 from adapters.http.gzip_body import InflateBody
@@ -42,7 +44,8 @@ def create_app(services: Services) -> FastAPI:
         sweeping = asyncio.create_task(
             sweep_periodically(services.sweepers, services.settings.sweep_interval_seconds)
         )
-        yield
+        async with services.policy.watching() if services.policy else nullcontext():
+            yield
         sweeping.cancel()
         if warming is not None and not warming.done():
             warming.cancel()
@@ -53,6 +56,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(api_router(services))
     if services.accounting is not None:  # /stats, /stats/insights, /stats-history, /sessions...
         app.include_router(stats_router(services, services.accounting.pricing))
+    app.include_router(config_router(services))
+    app.include_router(dashboard_router())
     if services.engines.text_compressor is not None:
         app.include_router(kompress_router(services))
     metrics = make_asgi_app(registry=services.telemetry.registry)

@@ -13,8 +13,9 @@ from fastapi import Request
 
 from adapters.bootstrap import Services
 from adapters.http.errors import HttpError
+from adapters.http.team import team_of
 from adapters.identity.resolve import Identity, Unauthenticated
-from core.tags import RequestTags, bounded_id, client_from_user_agent, extra_tags
+from core.tags import RequestTags, bounded, bounded_id, client_from_user_agent, extra_tags
 
 
 def identify(services: Services) -> Callable[[Request], Awaitable[None]]:
@@ -50,7 +51,7 @@ def request_tags(request: Request, services: Services, route: str) -> RequestTag
     settings = services.settings
     return RequestTags(
         user=bounded_id(identity.user),
-        team=identity.team,
+        team=bounded(team_of(request)),  # the key's team, or a trusted caller's header
         project=identity.project,
         cluster=settings.cluster_id,
         instance=services.accounting.instance if services.accounting else "",

@@ -219,7 +219,8 @@ def lifetime(db: Database) -> dict[str, Any]:
 def stats(db: Database, flt: StatsFilter) -> dict[str, Any]:
     """The seed gateway's /stats, aggregated over every replica, plus breakdowns."""
     where, params = flt.where(hourly=True)
-    rows = _grouped(db, where, params, ("user_id", "team", "project", "model", "client"))
+    rows = _grouped(db, where, params,
+                    ("user_id", "team", "project", "model", "client", "outcome"))  # fmt: skip
     total: dict[str, Any] = {}
     best: tuple[float, str] = (0.0, "")
     for row in rows:
@@ -235,6 +236,7 @@ def stats(db: Database, flt: StatsFilter) -> dict[str, Any]:
         "by_project": _breakdown(rows, "project", "project"),
         "by_model": _breakdown(rows, "model", "model"),
         "by_client": _breakdown(rows, "client", "client"),
+        "by_outcome": _breakdown(rows, "outcome", "outcome"),  # the dashboard's fail-open/shed
         "hourly": _hourly(db, where, params),
         "lifetime": lifetime(db),
         "filters": flt.describe(),

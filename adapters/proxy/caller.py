@@ -49,6 +49,7 @@ def identify_caller(services: Services, request: Request, provider: Provider) ->
     except Unauthenticated as refused:
         raise HttpError(401, str(refused)) from None
     identity = who.identity
+    request.state.identity = identity  # the operator's per-team policy reads the key's team
     credential = None
     if who.managed:
         key = settings.anthropic_api_key if provider == "anthropic" else settings.openai_api_key

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from adapters.bootstrap import Services
+from adapters.http.team import with_policy
 from adapters.proxy import errors
 from adapters.proxy.caller import identify_caller
 from adapters.proxy.dialect import Dialect
@@ -53,6 +54,7 @@ class Proxy:
             tenant=tenant,
             headers=headers,
             mode=mode,
+            policy=lambda parsed: with_policy(self.services, request, parsed),
         )
         record = ProxyRecord(
             route=dialect.route,

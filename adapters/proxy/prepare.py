@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adapters.proxy.dialect import Dialect, declares, render, with_tool
@@ -43,7 +44,10 @@ async def prepare(
     tenant: str,
     headers: dict[str, str],
     mode: str,
+    policy: Callable[[CompressRequest], CompressRequest] | None = None,
 ) -> Prepared:
+    """`policy` applies the operator's central policy (core/org_policy.py) to the request:
+    its mode, protected tools and options, and its kill switch (the body goes as sent)."""
     try:
         body = json.loads(raw)
     except ValueError:
@@ -57,23 +61,30 @@ async def prepare(
         prepared.outcome = "bypassed"
         return prepared
     ccr_mode = mode == "ccr" and dialect.loops
-    # A caller that declares headroom_retrieve itself resolves its calls itself (upstream
-    # headroom's clients do): the proxy then neither declares it again nor answers it.
-    loop = ccr_mode and not declares(body, ccr.TOOL_NAME)
+    loop = False
     try:
         converted = dialect.to_core(body)
         if converted is None:
             return prepared
         messages, state = converted
-        result = await service.compress(
-            CompressRequest(
-                messages=validate(messages),
-                model=model or "default",
-                options=CompressOptions(ccr=ccr_mode),
-                tenant=tenant,
-                session_id=prepared.session_id,
-            )
+        request = CompressRequest(
+            messages=validate(messages),
+            model=model or "default",
+            options=CompressOptions(ccr=ccr_mode),
+            tenant=tenant,
+            session_id=prepared.session_id,
         )
+        if policy is not None:
+            request = policy(request)
+            if request.bypass:  # the operator's kill switch: the body goes as sent
+                prepared.outcome = "bypassed"
+                return prepared
+            if request.options.ccr and not dialect.loops:  # no retrieve loop, no markers
+                request = replace(request, options=replace(request.options, ccr=False))
+        # A caller that declares headroom_retrieve itself resolves its calls itself (upstream
+        # headroom's clients do): the proxy then neither declares it again nor answers it.
+        loop = request.options.ccr and not declares(body, ccr.TOOL_NAME)
+        result = await service.compress(request)
         if result.outcome == "failed_open":
             raise RuntimeError("compression failed open")
         items = dialect.from_core(body, result.messages_json, state)

@@ -25,7 +25,7 @@ from adapters.proxy.openai_responses import OpenAIResponses
 from adapters.proxy.upstream import Upstream
 
 #: Paths under /v1/ that are the gateway's own API, never forwarded.
-OWN_PATHS = ("compress", "compress-raw", "retrieve")
+OWN_PATHS = ("compress", "compress-raw", "retrieve", "config")
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 

@@ -74,7 +74,7 @@ def render(results: dict[str, Any]) -> str:
         from tests.bench.proxy_bench import render_proxy
 
         out += ["", render_proxy(results["proxy"])]
-    for name in ("replicas", "lambda", "kompress"):
+    for name in ("replicas", "lambda", "kompress", "dashboard", "policy"):
         if name in results:
             out += ["", f"### {name}", _table(["measure", "value"],
                     [[k, _fmt(v)] for k, v in _flat(results[name]).items()])]  # fmt: skip

@@ -281,6 +281,8 @@ def main() -> None:
         results["lambda"] = optional("lambda", targets.lambda_function)
         results["kompress"] = optional("kompress", targets.kompress)
         results["ledger"] = optional("ledger", targets.ledger)
+        results["dashboard"] = optional("dashboard", targets.dashboard)
+        results["policy"] = optional("policy", targets.policy)
 
     if not args.skip_overload:
         from tests.bench import overload

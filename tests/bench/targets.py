@@ -33,3 +33,15 @@ def proxy() -> dict[str, Any]:
     from tests.bench.proxy_bench import run_proxy_bench
 
     return run_proxy_bench()
+
+
+def dashboard() -> dict[str, Any]:
+    from tests.bench.dashboard_bench import run_dashboard_bench
+
+    return run_dashboard_bench()
+
+
+def policy() -> dict[str, Any]:
+    from tests.bench.policy_bench import run_policy_bench
+
+    return run_policy_bench()

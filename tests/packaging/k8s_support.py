@@ -151,10 +151,13 @@ def consumer_chart(workdir: Path) -> Path:
 # kubernetes-validate bundles the schemas of built-in kinds only. For the CRD kinds the chart
 # renders, these hand-written schemas check apiVersion/kind, the required fields and the
 # types and names of the fields the chart uses (closed objects catch typos). They are a
-# subset of the CRDs (prometheus-operator ServiceMonitor, cert-manager Certificate/Issuer),
+# subset of the CRDs (prometheus-operator ServiceMonitor, cert-manager Certificate/Issuer,
+# Gateway API HTTPRoute),
 # not copies: a field the chart starts using has to be added here on purpose.
 _DURATION = {"type": "string", "pattern": r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"}
 _STR = {"type": "string"}
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_HOSTNAME = rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$"
 _STR_LIST = {"type": "array", "items": _STR}
 _LABEL_SELECTOR = {
     "type": "object",
@@ -301,6 +304,89 @@ CRD_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
                     "required": ["name"],
                     "additionalProperties": False,
                     "properties": {"name": _STR, "kind": _STR, "group": _STR},
+                },
+            },
+        },
+    ),
+    # Gateway API v1 (standard channel) HTTPRoute: the fields the chart renders.
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): _crd(
+        "gateway.networking.k8s.io/v1",
+        "HTTPRoute",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "parentRefs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 32,
+                    "items": {
+                        "type": "object",
+                        "required": ["name"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "group": _STR,
+                            "kind": _STR,
+                            "namespace": _STR,
+                            "name": {"type": "string", "minLength": 1, "maxLength": 253},
+                            "sectionName": {"type": "string", "maxLength": 253},
+                            "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                        },
+                    },
+                },
+                "hostnames": {
+                    "type": "array",
+                    "maxItems": 16,
+                    "items": {
+                        "type": "string",
+                        "pattern": _HOSTNAME,
+                    },
+                },
+                "rules": {
+                    "type": "array",
+                    "maxItems": 16,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "matches": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "path": {
+                                            "type": "object",
+                                            "additionalProperties": False,
+                                            "properties": {
+                                                "type": {
+                                                    "enum": [
+                                                        "Exact",
+                                                        "PathPrefix",
+                                                        "RegularExpression",
+                                                    ]
+                                                },
+                                                "value": {"type": "string", "pattern": "^/"},
+                                            },
+                                        }
+                                    },
+                                },
+                            },
+                            "backendRefs": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["name", "port"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "name": _STR,
+                                        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                                        "weight": {"type": "integer", "minimum": 0},
+                                    },
+                                },
+                            },
+                        },
+                    },
                 },
             },
         },

@@ -44,7 +44,7 @@ pytestmark = [
 ]
 
 WEBHOOK_SHAPES = ["sidecar-webhook-certmanager", "sidecar-webhook-selfsigned"]
-SERVICE_SHAPES = [s for s in CI_SHAPES if s.startswith("service-")]
+SERVICE_SHAPES = [s for s in CI_SHAPES if s.startswith(("service-", "managed-shared"))]
 DIGEST = "sha256:" + "ab" * 32
 
 
@@ -65,6 +65,8 @@ def test_every_documented_shape_has_a_ci_file() -> None:
         "sidecar-webhook-selfsigned",
         "service-gpu",
         "service-existing-secrets",
+        "managed-shared",
+        "managed-shared-gateway-api",
     }
 
 
@@ -243,7 +245,9 @@ def test_checkov_finds_no_failed_check(checkov_report: dict[str, Any]) -> None:
 
 def test_checkov_scanned_every_shape(checkov_report: dict[str, Any]) -> None:
     scanned = {Path(c["file_path"]).stem for c in checkov_report["results"]["passed_checks"]}
-    workload_shapes = {s for s in CI_SHAPES if s.startswith(("service", "sidecar-webhook"))}
+    workload_shapes = {
+        s for s in CI_SHAPES if s.startswith(("service", "sidecar-webhook", "managed-shared"))
+    }
     assert workload_shapes | {"sidecar-container"} <= scanned
     skipped = {c["check_id"] for c in checkov_report["results"]["skipped_checks"]}
     assert skipped <= set(CHECKOV_SKIPS)
@@ -296,7 +300,9 @@ def restricted_violations(spec: dict[str, Any], containers: list[dict[str, Any]]
     return problems
 
 
-@pytest.mark.parametrize("shape", [s for s in CI_SHAPES if s.startswith(("service", "sidecar-w"))])
+@pytest.mark.parametrize(
+    "shape", [s for s in CI_SHAPES if s.startswith(("service", "sidecar-w", "managed"))]
+)
 def test_workloads_meet_the_restricted_pod_security_standard(shape: str) -> None:
     for deploy in (o for o in render_shape(shape) if o["kind"] == "Deployment"):
         spec = pod_spec(deploy)
@@ -578,6 +584,137 @@ def test_digest_pins_the_image() -> None:
     )
     spec = json.loads(render(sets=[f"image.digest={DIGEST}"])[0]["data"]["spec.json"])
     assert spec["container"]["image"] == f"headroom-gateway@{DIGEST}"
+
+
+# --- managed-shared ------------------------------------------------------------------------
+
+
+def test_managed_shared_profile() -> None:
+    """One org-operated fleet: CPU service, shared Redis + S3 + PostgreSQL from existing
+    Secrets, TLS Ingress, HPA on in-flight and queue depth, PDB, policy ConfigMap."""
+    objects = render_shape("managed-shared")
+    assert kinds(objects) == sorted(
+        ["ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Ingress",
+         "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"]
+    )  # fmt: skip
+    deploy = find(objects, "Deployment")
+    spec, server = pod_spec(deploy), container(deploy, "server")
+    assert server["image"] == "headroom-gateway:0.1.0"
+    assert "nvidia.com/gpu" not in json.dumps(deploy) and "nodeSelector" not in spec
+    assert "Secret" not in kinds(objects), "every credential comes from an existing Secret"
+
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    files = {
+        item["path"]: (source["secret"]["name"], item["key"])
+        for source in volumes["secrets"]["projected"]["sources"]
+        for item in source["secret"]["items"]
+    }
+    assert files == {
+        "proxy_token": ("headroom-gateway-auth", "proxy_token"),
+        "redis_url": ("headroom-gateway-redis", "redis_url"),
+        "database_url": ("headroom-gateway-database", "database_url"),
+    }
+
+    config = find(objects, "ConfigMap", "hr-headroom-gateway")["data"]
+    mounts = {m["name"]: m for m in server["volumeMounts"]}
+    assert "subPath" not in mounts["policy"], "a subPath mount never sees ConfigMap updates"
+    policy_map = find(objects, "ConfigMap", "hr-headroom-gateway-policy")
+    assert volumes["policy"]["configMap"]["name"] == "hr-headroom-gateway-policy"
+    assert config["HEADROOM_POLICY_FILE"] == mounts["policy"]["mountPath"] + "/policy.yaml"
+    assert config["HEADROOM_S3_BUCKET"] == "acme-headroom-ccr"
+    assert config["HEADROOM_KOMPRESS"] == "off"
+    assert "HEADROOM_DATABASE_URL" not in config and "HEADROOM_REDIS_URL" not in config
+
+    from adapters.policy_file import parse_policy
+
+    policy = parse_policy(policy_map["data"]["policy.yaml"].encode())  # what the pods load
+    assert policy.for_team("incident-room").kill_switch is True
+    assert policy.for_team("payments").protected_tools == {"Deploy", "VaultRead"}
+
+    ingress = find(objects, "Ingress")["spec"]
+    assert ingress["tls"] == [
+        {"hosts": ["headroom.acme.internal"], "secretName": "headroom-acme-internal-tls"}
+    ]
+    [rule] = ingress["rules"]
+    assert rule["host"] == "headroom.acme.internal"
+    backend = rule["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "hr-headroom-gateway", "port": {"name": "http"}}
+    hpa = find(objects, "HorizontalPodAutoscaler")["spec"]
+    pods_metrics = {m["pods"]["metric"]["name"]: m["pods"]["target"]["averageValue"]
+                    for m in hpa["metrics"] if m["type"] == "Pods"}  # fmt: skip
+    assert pods_metrics == {
+        "headroom_requests_in_flight": "8",
+        "headroom_requests_queued": "2",
+    }
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 20)
+    assert find(objects, "PodDisruptionBudget")["spec"]["minAvailable"] == 2
+
+
+def test_a_policy_edit_does_not_roll_the_pods() -> None:
+    """Pods reload the policy themselves; a checksum annotation would restart them all."""
+    values = [shape_values("managed-shared")]
+    before = render(values)
+    after = render(values, sets=["policy.content.teams.payments.kill_switch=true"])
+    annotations = [find(o, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+                   for o in (before, after)]  # fmt: skip
+    assert annotations[0] == annotations[1]
+    changed = find(after, "ConfigMap", "hr-headroom-gateway-policy")["data"]["policy.yaml"]
+    assert "kill_switch: true" in changed.split("payments:", 1)[1]
+
+
+def test_managed_shared_behind_a_gateway_api_route() -> None:
+    objects = render_shape("managed-shared-gateway-api")
+    assert "Ingress" not in kinds(objects)
+    route = find(objects, "HTTPRoute")
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["spec"]["parentRefs"] == [
+        {"name": "shared-gateway", "namespace": "gateway-system", "sectionName": "https"}
+    ]
+    assert route["spec"]["hostnames"] == ["headroom.acme.internal"]
+    service = find(objects, "Service")
+    [backend] = route["spec"]["rules"][0]["backendRefs"]
+    assert backend == {
+        "name": service["metadata"]["name"],
+        "port": service["spec"]["ports"][0]["port"],
+    }
+
+
+def test_an_existing_policy_configmap_is_mounted_not_created() -> None:
+    sets = ["policy.enabled=true", "policy.existingConfigMap=org-policy", "policy.key=org.yaml"]
+    objects = render(sets=["mode=service", "auth.existingSecret=tok", *sets])
+    assert kinds(objects).count("ConfigMap") == 1
+    deploy = find(objects, "Deployment")
+    volumes = {v["name"]: v for v in pod_spec(deploy)["volumes"]}
+    assert volumes["policy"]["configMap"]["name"] == "org-policy"
+    config = find(objects, "ConfigMap")["data"]
+    assert config["HEADROOM_POLICY_FILE"].endswith("/org.yaml")
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["ingress.enabled=true"], "ingress.enabled needs ingress.host"),
+        (["httpRoute.enabled=true"], "httpRoute.enabled needs httpRoute.parentRefs"),
+        (
+            [
+                "policy.enabled=true",
+                "policy.existingConfigMap=x",
+                "policy.content.kill_switch=true",
+            ],
+            "either policy.existingConfigMap or policy.content",
+        ),
+        (["policy.content.teams.a.mdoe=ccr"], "additional properties"),
+        (["policy.content.default.mode=fast"], "/policy/content/default/mode"),
+    ],
+)
+def test_bad_managed_shared_values_fail_rendering(sets: list[str], message: str) -> None:
+    with pytest.raises(HelmError, match=re.escape(message)):
+        render(sets=["mode=service", "auth.existingSecret=tok", *sets])
+
+
+def test_the_ledger_database_secret_is_for_the_service() -> None:
+    with pytest.raises(HelmError, match="database.existingSecret is for mode=service"):
+        render(sets=["database.existingSecret=db"])
 
 
 # --- webhook -----------------------------------------------------------------------------

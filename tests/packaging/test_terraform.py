@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 hcl2 = pytest.importorskip("hcl2", reason="python-hcl2 missing: pip install -e '.[dev]'")
 
@@ -42,7 +43,7 @@ MODULE_NAMES = ("shared-state", "lambda", "eks-gpu-pool")
 # The modules that consume shared state as one input object (modules/shared-state's
 # `connection` output), composed with it in the examples.
 CONSUMERS = ("lambda", "eks-gpu-pool")
-EXAMPLE_NAMES = ("lambda", "eks-gpu-pool")
+EXAMPLE_NAMES = ("lambda", "eks-gpu-pool", "managed-shared")
 
 # What the Helm chart's mode: service schedules onto (nodeSelector + GPU toleration).
 CHART_NODE_SELECTOR = {"headroom.ai/pool": "gpu"}
@@ -971,7 +972,7 @@ EXAMPLE_CONSUMERS = {
 }
 
 
-@pytest.mark.parametrize("example", EXAMPLE_NAMES)
+@pytest.mark.parametrize("example", list(EXAMPLE_CONSUMERS))
 def test_examples_compose_shared_state_with_the_consumer(example: str) -> None:
     modules = config(EXAMPLES / example).modules()
     consumer, security_group = EXAMPLE_CONSUMERS[example]
@@ -1015,6 +1016,153 @@ def test_helm_provider_uses_v3_attribute_syntax() -> None:
     block = re.search(r'provider "helm" \{(.*?)\n\}', text, re.S).group(1)
     assert re.search(r"^\s+kubernetes\s*=\s*\{", block, re.M)
     assert re.search(r"^\s+exec\s*=\s*\{", block, re.M)
+
+
+# --------------------------------------------------------------------------------------------
+# examples/managed-shared: EKS (existing cluster) + shared state + RDS + the chart's profile
+# --------------------------------------------------------------------------------------------
+
+MANAGED = EXAMPLES / "managed-shared"
+
+
+def test_managed_shared_consumes_the_shared_state_connection_only() -> None:
+    cfg = config(MANAGED)
+    shared = cfg.modules()["shared_state"]
+    assert shared["source"] == "../../modules/shared-state"
+    assert _bare(shared["allowed_security_group_ids"]) == "[local.cluster_security_group_id]"
+    assert cfg.locals()["shared_state"] == "${module.shared_state.connection}"
+    # Everything else reads the one typed object, never the module's individual outputs.
+    for name in ("main.tf", "database.tf", "kubernetes.tf"):
+        text = (MANAGED / name).read_text()
+        used = set(re.findall(r"module\.shared_state\.(\w+)", text))
+        assert used <= {"connection"}, f"{name} reads module.shared_state.{used}"
+    access = cfg.resource("aws_iam_role_policy", "shared_state")["policy"]
+    assert access == "${local.shared_state.s3.access_policy_json}"
+
+
+def test_managed_shared_database_is_private_encrypted_and_tls_only() -> None:
+    cfg = config(MANAGED)
+    db = cfg.resource("aws_db_instance")
+    assert db["engine"] == "postgres"
+    assert db["storage_encrypted"] is True and db["publicly_accessible"] is False
+    assert db["multi_az"] is True and db["deletion_protection"] is True
+    assert db["kms_key_id"] == "${local.shared_state.kms_key_arn}"
+    assert db["vpc_security_group_ids"] == ["${aws_security_group.database.id}"]
+    parameters = {
+        p["name"]: p["value"] for p in cfg.resource("aws_db_parameter_group")["parameter"]
+    }
+    assert parameters["rds.force_ssl"] == "1"
+    ingress = cfg.resource("aws_vpc_security_group_ingress_rule", "database")
+    assert (ingress["from_port"], ingress["to_port"]) == (5432, 5432)
+    assert ingress["referenced_security_group_id"] == "${local.cluster_security_group_id}"
+    url = cfg.resource("kubernetes_secret_v1", "database")["data"]["database_url"]
+    assert url.startswith("postgresql://") and url.endswith("?sslmode=require")
+
+
+def _managed_values() -> dict[str, Any]:
+    """The example's chart values with each Terraform expression replaced by a value of its
+    type, as an apply would produce them."""
+    cfg = config(MANAGED)
+    secrets = {
+        f"${{kubernetes_secret_v1.{name}.metadata[0].name}}": body["metadata"][0]["name"]
+        for (_, name), body in cfg.resources("kubernetes_secret_v1").items()
+    }
+    concrete: dict[str, Any] = {
+        **secrets,
+        "${var.replicas.min}": 3,
+        "${var.replicas.max}": 20,
+        "${var.replicas.min - 1}": 2,
+        "${local.policy}": yaml.safe_load((MANAGED / "policy.yaml").read_text()),
+        "${local.shared_state.ccr_ttl_seconds}": 3600,
+        "${local.shared_state.s3.bucket_name}": "headroom-shared-ccr",
+        "${local.shared_state.s3.prefix}": "headroom-gateway/",
+        "${local.shared_state.s3.sse_algorithm}": "aws:kms",
+        "${var.ingress.class_name}": "nginx",
+        "${var.ingress.tls_secret_name}": "headroom-gateway-tls",
+        "${var.ingress.annotations}": {},
+        "${var.hostname}": "headroom.acme.internal",
+        "${var.name}": "headroom-shared",
+        "${var.region}": "eu-west-1",
+        "${var.image_tag}": "0.1.0",
+        "${local.service_account}": "headroom-gateway",
+    }
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, str) and value.startswith("${"):
+            if value in concrete:
+                return concrete[value]
+            if "kms_key_arn" in value:
+                return "arn:aws:kms:eu-west-1:123456789012:key/1234"
+            if "aws_iam_role.this.arn" in value:
+                return "arn:aws:iam::123456789012:role/headroom-shared-irsa"
+            return "sample"
+        return value
+
+    values: dict[str, Any] = walk(cfg.locals()["helm_values"])
+    return values
+
+
+def test_managed_shared_values_fit_the_chart_schema_and_render_the_profile(
+    tmp_path: Path,
+) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from tests.packaging.k8s_support import HELM, find, render
+
+    values = _managed_values()
+    schema = json.loads((CHART_VALUES.parent / "values.schema.json").read_text())
+    jsonschema.validate(values, schema)
+    assert values["server"]["nodeSelector"] is None  # drops the GPU pool's default selector
+    if HELM is None:
+        pytest.skip(f"helm missing: {INSTALL_HINT}")
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    objects = render([values_file], namespace="headroom")
+    deploy = find(objects, "Deployment")
+    spec = deploy["spec"]["template"]["spec"]
+    assert "nodeSelector" not in spec and "tolerations" not in spec
+    assert spec["serviceAccountName"] == "headroom-gateway"  # the IRSA trust names it
+    assert find(objects, "Ingress")["spec"]["tls"][0]["hosts"] == ["headroom.acme.internal"]
+    hpa = find(objects, "HorizontalPodAutoscaler")["spec"]
+    assert {m["pods"]["metric"]["name"] for m in hpa["metrics"] if m["type"] == "Pods"} == {
+        "headroom_requests_in_flight",
+        "headroom_requests_queued",
+    }
+    assert find(objects, "PodDisruptionBudget")["spec"]["minAvailable"] == 2
+    policy = find(objects, "ConfigMap", "hr-headroom-gateway-policy")["data"]["policy.yaml"]
+    assert yaml.safe_load(policy) == yaml.safe_load((MANAGED / "policy.yaml").read_text())
+    sources = spec["volumes"][2]["projected"]["sources"]
+    assert [s["secret"]["name"] for s in sources] == [
+        "headroom-gateway-auth",
+        "headroom-gateway-redis",
+        "headroom-gateway-database",
+    ]
+
+
+def test_managed_shared_policy_file_is_one_the_gateway_accepts() -> None:
+    from adapters.policy_file import parse_policy
+
+    policy = parse_policy((MANAGED / "policy.yaml").read_bytes())
+    assert policy.for_team("payments").mode == "ccr"
+
+
+def test_managed_shared_irsa_trusts_only_the_release_service_account() -> None:
+    cfg = config(MANAGED)
+    statement = cfg.data("aws_iam_policy_document")[("aws_iam_policy_document", "assume_role")][
+        "statement"
+    ][0]
+    conditions = {c["variable"]: c["values"] for c in statement["condition"]}
+    assert conditions["${local.oidc_issuer}:sub"] == [
+        "system:serviceaccount:${var.namespace}:${local.service_account}"
+    ]
+    assert cfg.locals()["helm_values"]["serviceAccount"]["name"] == "${local.service_account}"
+    release = cfg.resource("helm_release")
+    assert _bare(release["values"]) == "concat([yamlencode(local.helm_values)],var.helm_values)"
+    chart = re.search(r"\$\{path\.module\}/([^\"]+)", release["chart"]).group(1)
+    assert (MANAGED / chart).resolve() == REPO / "helm" / "headroom-gateway"
 
 
 # --------------------------------------------------------------------------------------------

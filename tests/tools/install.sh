@@ -13,6 +13,18 @@ if ! command -v redis-server >/dev/null 2>&1; then
   fi
 fi
 
+# Headless Chromium and its driver for the dashboard's browser tests (Debian packages; no
+# driver download at test time).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium + chromium-driver (Debian)"
+    (apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1) || \
+      (apt-get update -qq >/dev/null && apt-get install -y -qq chromium chromium-driver >/dev/null)
+  else
+    echo "chromium/chromedriver missing and cannot be installed here: dashboard tests will fail" >&2
+  fi
+fi
+
 # PostgreSQL (Debian's server binaries; the ledger tests run initdb/pg_ctl themselves).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

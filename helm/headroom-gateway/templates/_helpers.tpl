@@ -163,6 +163,18 @@ server ConfigMap and the sidecar. Only non-empty settings, so the app's defaults
 {{- if and .Values.redis.existingSecret .Values.redis.url }}
 {{- fail "headroom-gateway: set either redis.existingSecret or redis.url, not both." }}
 {{- end }}
+{{- if and .Values.database.existingSecret (ne .Values.mode "service") }}
+{{- fail "headroom-gateway: database.existingSecret is for mode=service; sidecars read secrets from sidecar.existingSecret in their own namespace." }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
+{{- fail "headroom-gateway: ingress.enabled needs ingress.host (the name developers set as ANTHROPIC_BASE_URL)." }}
+{{- end }}
+{{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
+{{- fail "headroom-gateway: httpRoute.enabled needs httpRoute.parentRefs (the Gateway whose HTTPS listener terminates TLS)." }}
+{{- end }}
+{{- if and .Values.policy.enabled .Values.policy.existingConfigMap .Values.policy.content }}
+{{- fail "headroom-gateway: set either policy.existingConfigMap or policy.content, not both." }}
+{{- end }}
 {{- if and (eq .Values.s3.sse "aws:kms") (not .Values.s3.kmsKeyId) }}
 {{- fail "headroom-gateway: s3.sse=aws:kms needs s3.kmsKeyId." }}
 {{- end }}
@@ -217,4 +229,9 @@ ca: {{ $ca.Cert | b64enc }}
 cert: {{ $cert.Cert | b64enc }}
 key: {{ $cert.Key | b64enc }}
 {{- end }}
+{{- end }}
+
+{{/* ConfigMap holding the operator's policy file: the existing one, or the chart's own. */}}
+{{- define "headroom-gateway.policyConfigMapName" -}}
+{{- default (include "headroom-gateway.suffixed" (dict "ctx" . "suffix" "policy")) .Values.policy.existingConfigMap }}
 {{- end }}
