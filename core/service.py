@@ -98,6 +98,15 @@ class CompressResponse:
         return [json.loads(text) for text in self.messages_json]
 
 
+@dataclass(frozen=True)
+class TextResult:
+    """One text of a `/v1/compress-raw` call (the seed gateway's payload-processing plugin)."""
+
+    compressed: str
+    tokens_before: int
+    tokens_after: int
+
+
 @dataclass
 class _Draft:
     """One new message after compression, before the CCR store has been consulted."""
@@ -174,6 +183,51 @@ class CompressionService:
             log.warning("compression failed open (%s)", reason)
             return self._passthrough(request, started, "failed_open", failure=reason)
 
+    async def compress_texts(
+        self, texts: list[str], model: str, tags: RequestTags | None = None
+    ) -> list[TextResult]:
+        """Each text compressed as one tool output, marker-free and without session state
+        (the caller holds no conversation); any fault or overload returns the texts as sent."""
+        started = time.perf_counter()
+        budget = Budget(self._limits.deadline_seconds)
+        report = RequestReport(outcome="passthrough", model=model, tags=tags)
+        try:
+            results = await asyncio.wait_for(
+                self.admission.run(
+                    self._executor, budget.remaining(), self._texts_job, texts, model, budget
+                ),
+                self._limits.deadline_seconds,
+            )
+        except Shed:
+            results, report.outcome = None, "shed"
+        except Exception as error:  # fail-open, as for /v1/compress
+            late = isinstance(error, TimeoutError | Abandoned)
+            report.outcome, report.failure = "failed_open", "deadline" if late else "error"
+            results = None
+        if results is None:
+            results = [TextResult(text, 0, 0) for text in texts]
+        else:
+            report.tokens_before = sum(r.tokens_before for r in results)
+            report.tokens_after = sum(r.tokens_after for r in results)
+            if report.tokens_after < report.tokens_before:
+                report.outcome = "compressed"
+        report.messages_new = len(texts)
+        report.latency_seconds = time.perf_counter() - started
+        self._telemetry.request_finished(report)
+        return results
+
+    def _texts_job(self, texts: list[str], model: str, budget: Budget) -> list[TextResult]:
+        results = []
+        for text in texts:
+            message: Message = {"role": "tool", "tool_call_id": "raw", "content": text}
+            request = CompressRequest(messages=[message], model=model)
+            before = self._tokens.count_message(model, message)
+            draft = self._draft(request, 0, message, {}, before, budget, {})
+            content = draft.message.get("content")
+            shown = content if isinstance(content, str) else text
+            results.append(TextResult(shown, before, draft.tokens_after))
+        return results
+
     async def retrieve(self, tenant: str, key: str) -> str | None:
         """This tenant's original for `key`; raises StoreUnavailable when it cannot tell."""
         if not ccr.is_valid_hash(key):
@@ -182,6 +236,11 @@ class CompressionService:
 
     async def _compress(self, request: CompressRequest, started: float) -> CompressResponse:
         messages = request.messages
+        if request.options.min_tokens_to_compress and (
+            sum(self._tokens.count_message(request.model, m) for m in messages)
+            < request.options.min_tokens_to_compress
+        ):  # the seed API's floor: small conversations go through as they are
+            return self._passthrough(request, started, "passthrough")
         report = RequestReport(outcome="passthrough", fmt=detect_format(messages),
                                model=request.model, tags=request.tags)  # fmt: skip
         digests = [replay.digest(m) for m in messages]

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from adapters.bootstrap import Services
-from adapters.compress_request import ANONYMOUS_TENANT, compress_request, is_true, json_object
+from adapters.compress_request import (
+    ANONYMOUS_TENANT,
+    DEFAULT_MODEL,
+    compress_request,
+    is_true,
+    json_object,
+)
 from adapters.http.auth import require_token
 from adapters.http.errors import HttpError
 from adapters.http.identity import identify, request_tags
@@ -20,6 +26,8 @@ from core.errors import InvalidRequest
 from core.ports import StoreUnavailable
 
 MAX_QUERY_MATCHES = 200
+MAX_RAW_TEXTS = 1000
+TOOL_SHAPES = ("anthropic", "openai", "openai_responses")
 
 
 def api_router(services: Services) -> APIRouter:
@@ -40,6 +48,34 @@ def api_router(services: Services) -> APIRouter:
         result = await services.service.compress(parsed)
         return Response(result.body(), media_type="application/json",
                         headers={"x-headroom-outcome": result.outcome})  # fmt: skip
+
+    @router.post("/compress-raw")
+    async def compress_raw(request: Request) -> Response:
+        """The seed gateway's plugin contract: `{"texts": [...]}` -> one result per text."""
+        body = parse_object(await request.body()).value
+        texts, model = body.get("texts"), body.get("model") or DEFAULT_MODEL
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise InvalidRequest("Missing required field: texts (an array of strings)")
+        if len(texts) > MAX_RAW_TEXTS:
+            raise InvalidRequest(f"at most {MAX_RAW_TEXTS} texts per request")
+        if not isinstance(model, str):
+            raise InvalidRequest("'model' must be a string")
+        tags = request_tags(request, services, "compress-raw")
+        results = await services.service.compress_texts(texts, model, tags)
+        return SafeJSONResponse({"results": [
+            {"compressed": r.compressed, "original_tokens": r.tokens_before,
+             "compressed_tokens": r.tokens_after} for r in results
+        ]})  # fmt: skip
+
+    @router.get("/retrieve/tool")
+    async def retrieve_tool(provider: str | None = None) -> JSONResponse:
+        """The `headroom_retrieve` tool the ccr markers refer to, in each provider's shape, so
+        a caller that handles retrieval itself declares exactly this tool."""
+        if provider is None:
+            return JSONResponse({name: ccr.retrieve_tool(name) for name in TOOL_SHAPES})
+        if provider not in TOOL_SHAPES:
+            raise InvalidRequest(f"provider must be one of: {', '.join(TOOL_SHAPES)}")
+        return JSONResponse(ccr.retrieve_tool(provider))
 
     @router.get("/retrieve/{key}")
     async def retrieve(key: str, request: Request, query: str | None = None) -> JSONResponse:

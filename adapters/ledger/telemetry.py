@@ -35,4 +35,6 @@ class UsageTelemetry:
         self.instance = instance
 
     def request_finished(self, report: RequestReport) -> None:
+        if report.tags is not None and report.tags.route == "proxy":
+            return  # the proxy records the whole request itself, with the provider's usage
         self.sink.record(usage_from_report(report, self.instance))

@@ -8,7 +8,7 @@ untouched; the caller is known by its keyed fingerprint (or by a trusted identit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi import Request
 
@@ -49,7 +49,10 @@ def identify_caller(services: Services, request: Request, provider: Provider) ->
     except Unauthenticated as refused:
         raise HttpError(401, str(refused)) from None
     identity = who.identity
-    request.state.identity = identity  # the operator's per-team policy reads the key's team
+    if not identity.team and services.accounting.resolver.trusted_peer(peer):
+        # a trusted peer (loopback sidecar, configured network) may name the team by header
+        identity = replace(identity, source="header")
+    request.state.identity = identity  # the operator's per-team policy reads the team
     credential = None
     if who.managed:
         key = settings.anthropic_api_key if provider == "anthropic" else settings.openai_api_key

@@ -16,6 +16,10 @@ from core.messages import validate
 from core.policy import CompressOptions
 from core.replay import wire
 from core.service import CompressionService, CompressRequest
+from core.tags import RequestTags
+
+#: Tags of the proxy's own compression: its ledger row comes from the proxy itself.
+PROXY_TAGS = RequestTags(route="proxy")
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,7 @@ async def prepare(
             options=CompressOptions(ccr=ccr_mode),
             tenant=tenant,
             session_id=prepared.session_id,
+            tags=PROXY_TAGS,  # the ledger row comes from the proxy, with provider usage
         )
         if policy is not None:
             request = policy(request)

@@ -39,7 +39,7 @@ def test_service_mode_sets_the_upstreams_and_serves_them_on_the_http_port() -> N
 
 def test_sidecars_get_the_upstreams_too() -> None:
     spec: dict[str, Any] = json.loads(find(render(sets=PROXY), "ConfigMap")["data"]["spec.json"])
-    env = {e["name"]: e.get("value") for e in spec["env"]}
+    env = {e["name"]: e.get("value") for e in spec["container"]["env"]}
     assert {k: env.get(k) for k in EXPECTED} == EXPECTED
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from core.admission import Admission
 from core.policy import CompressOptions
 from core.service import CompressRequest, CompressResponse
 from tests import corpus
@@ -230,3 +231,33 @@ def test_a_sampled_json_array_says_how_much_was_left_out(kit: ServiceKit) -> Non
         "in a field the others share; the rest omitted]"
     )
     assert "CrashLoopBackOff" in content  # the anomalies are what a sample keeps
+
+
+def test_raw_texts_are_compressed_one_by_one_without_session_state(kit: ServiceKit) -> None:
+    log, short = corpus.pytest_verbose(400), "nothing to see"
+    first, second = asyncio.run(kit.service.compress_texts([log, short], "gpt-4o"))
+    assert first.tokens_after < first.tokens_before / 2 and first.compressed != log
+    assert (second.compressed, second.tokens_after) == (short, second.tokens_before)
+    assert len(kit.sessions) == 0  # no conversation, nothing to replay
+    report = kit.telemetry.reports[-1]
+    assert (report.outcome, report.messages_new) == ("compressed", 2)
+    assert report.tokens_before == first.tokens_before + second.tokens_before
+
+
+def test_raw_texts_fail_open_to_the_texts_as_sent(kit: ServiceKit) -> None:
+    kit.service.admission = Admission(slots=1, max_wait_seconds=0.0, max_waiting=0)
+    kit.service.admission.active = 1  # every slot busy: the request is shed at once
+    [result] = asyncio.run(kit.service.compress_texts(["x" * 5000], "gpt-4o"))
+    assert result.compressed == "x" * 5000
+    assert kit.telemetry.reports[-1].outcome == "shed"
+
+
+def test_conversations_below_min_tokens_to_compress_pass_through(kit: ServiceKit) -> None:
+    messages = [{"role": "user", "content": "pods?"},
+                *corpus.tool_turn_openai("c1", "Bash", corpus.kubectl_pods_json(60))]  # fmt: skip
+    floor = CompressOptions(min_tokens_to_compress=10**6)
+    kept = asyncio.run(kit.service.compress(CompressRequest(messages, "gpt-4o", floor)))
+    assert kept.outcome == "passthrough" and kept.messages() == messages
+    small = CompressOptions(min_tokens_to_compress=10)
+    done = asyncio.run(kit.service.compress(CompressRequest(messages, "gpt-4o", small)))
+    assert done.outcome == "compressed"
