@@ -11,7 +11,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from adapters.http.middleware import ASGIApp, Message, Receive, Scope, Send, send_json_error
+from adapters.http.middleware import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    TrackedSend,
+    send_json_error,
+)
 
 log = logging.getLogger(__name__)
 Count = Callable[[int], None]
@@ -59,7 +67,7 @@ class BodyReadTimeout:
             await self.app(scope, receive, send)
             return
         body_done = False
-        started = False
+        tracking_send = TrackedSend(send)
 
         async def timed_receive() -> Message:
             nonlocal body_done
@@ -72,15 +80,10 @@ class BodyReadTimeout:
             body_done = message["type"] != "http.request" or not message.get("more_body")
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
             await self.app(scope, timed_receive, tracking_send)
         except _Stalled:
-            if not started:
+            if not tracking_send.started:
                 self.count(408)
                 await send_json_error(
                     send, 408,
@@ -101,17 +104,14 @@ class LastResort:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        tracking_send = TrackedSend(send)
 
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as error:
             log.error("unhandled %s on %s", type(error).__name__, scope.get("path"))
             self.count(500)
-            if not started:  # once started, the server ends the broken response itself
+            if (
+                not tracking_send.started
+            ):  # once started, the server ends the broken response itself
                 await send_json_error(send, 500, "internal error; the request was not processed")

@@ -10,7 +10,15 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 
-from adapters.http.middleware import ASGIApp, Message, Receive, Scope, Send, send_json_error
+from adapters.http.middleware import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    TrackedSend,
+    send_json_error,
+)
 
 _WBITS = {b"gzip": 31, b"x-gzip": 31, b"deflate": 15}
 
@@ -42,7 +50,7 @@ class InflateBody:
             return
         inflater = zlib.decompressobj(_WBITS[encoding])
         inflated = 0
-        started = False
+        tracking_send = TrackedSend(send)
 
         async def inflating_receive() -> Message:
             nonlocal inflated
@@ -65,17 +73,12 @@ class InflateBody:
                                     "(HEADROOM_MAX_BODY_BYTES).")  # fmt: skip
             return {**message, "body": chunk}
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         headers = [(k, v) for k, v in scope["headers"]
                    if k not in (b"content-encoding", b"content-length")]  # fmt: skip
         try:
             await self.app({**scope, "headers": headers}, inflating_receive, tracking_send)
         except _Refused as refused:
-            if not started:
+            if not tracking_send.started:
                 self.count(refused.status)
                 await send_json_error(send, refused.status, refused.message)
 

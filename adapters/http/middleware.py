@@ -20,6 +20,19 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+class TrackedSend:
+    """Wraps `send` and remembers whether the response has started: once it has, an error
+    can no longer be answered, only the connection ended."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
+
+
 class _TooLarge(Exception):
     pass
 
@@ -54,7 +67,7 @@ class BodySizeLimit:
                 await self._refuse(send)
                 return
         received = 0
-        started = False
+        tracking_send = TrackedSend(send)
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -65,15 +78,10 @@ class BodySizeLimit:
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
-            if not started:
+            if not tracking_send.started:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
