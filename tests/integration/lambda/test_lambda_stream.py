@@ -101,10 +101,10 @@ def entrypoint(
     port = str(free_port())
     paths = {"/var/task": str(task_root), "/opt/server": str(server_dir), "/tmp": str(tmp_path)}
     env = {key: value for key, value in os.environ.items() if not key.startswith("HEADROOM_")}
+    image_paths = re.compile("|".join(re.escape(path) for path in paths))
     for key, value in dockerfile.final.env().items():
-        for image_path, local in paths.items():
-            value = value.replace(image_path, local)
-        env[key] = value
+        # one pass: a mapped path under /tmp (a checkout there) must not be mapped again
+        env[key] = image_paths.sub(lambda found: paths[found.group(0)], value)
     env.update({"HEADROOM_PORT": port, "HEADROOM_ANTHROPIC_API_URL": fake_provider.url})
     argv = json.loads(dockerfile.final.all("ENTRYPOINT")[-1])
     argv = [python312, *argv[1:]]
