@@ -51,7 +51,12 @@ class Services:
             log.info("engines warm; ready")
 
     def database(self) -> str:
-        """What /readyz reports as `db`: where this replica keeps its state."""
+        """What /readyz reports as `db`: the usage ledger's database and whether it answers
+        (rows spool to disk while it does not), else where sessions are kept."""
+        ledger = self.accounting.ledger if self.accounting is not None else None
+        if ledger is not None:
+            status = ledger.status()
+            return f"{status['backend']}:{'ok' if status['healthy'] else 'down'}"
         kind = type(self.sessions).__name__.removesuffix("SessionStore").lower() or "custom"
         return f"sessions:{kind}"
 
