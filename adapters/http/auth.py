@@ -24,17 +24,3 @@ def require_token(expected: str | None) -> Callable[[Request], Awaitable[None]]:
             raise HttpError(401, "missing or invalid token")
 
     return check
-
-
-def require_proxy_token(expected: str | None) -> Callable[[Request], Awaitable[None]]:
-    """For the transparent proxy: only `X-Headroom-Proxy-Token` is the gateway's token, since
-    `Authorization` and `x-api-key` carry the caller's provider credentials upstream."""
-
-    async def check(request: Request) -> None:
-        if expected is None:
-            return
-        given = request.headers.get("x-headroom-proxy-token")
-        if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise HttpError(401, "missing or invalid X-Headroom-Proxy-Token")
-
-    return check

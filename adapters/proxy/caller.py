@@ -1,4 +1,8 @@
-"""Who is calling through the proxy, and which provider credential goes upstream.
+"""Who is calling through the proxy, whether it may, and which provider credential goes up.
+
+The gate: with a gateway token configured, a caller presents it in `X-Headroom-Proxy-Token`,
+or presents a gateway key (there, or as its provider credential), since `Authorization` and
+`x-api-key` otherwise carry the caller's own provider key upstream.
 
 With accounting on, a gateway key (`hgw_...`) in `x-api-key` or `Authorization` is a managed
 caller: the organisation's provider key (HEADROOM_ANTHROPIC_API_KEY / _OPENAI_API_KEY, from a
@@ -8,6 +12,8 @@ untouched; the caller is known by its keyed fingerprint (or by a trusted identit
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from fastapi import Request
@@ -15,7 +21,8 @@ from fastapi import Request
 from adapters.bootstrap import Services
 from adapters.http.api import tenant_of
 from adapters.http.errors import HttpError
-from adapters.identity.resolve import Unauthenticated
+from adapters.identity.resolve import Identity, Unauthenticated
+from adapters.identity.store import KeyRecord
 from adapters.proxy.upstream import Provider
 
 _CREDENTIAL_HEADERS = frozenset({"x-api-key", "authorization"})
@@ -38,12 +45,52 @@ class Caller:
         return [*kept, self.credential]
 
 
+def proxy_gate(services: Services) -> Callable[[Request], Awaitable[None]]:
+    """A dependency: the gateway token or any active gateway key lets a caller through."""
+    token = services.settings.token()
+
+    async def check(request: Request) -> None:
+        if token is None:
+            return
+        given = request.headers.get("x-headroom-proxy-token")
+        if given is not None and hmac.compare_digest(given.encode(), token.encode()):
+            return
+        if _gateway_key(services, request) is not None:
+            return
+        raise HttpError(401, "missing or invalid X-Headroom-Proxy-Token "
+                        "(the gateway token, or your gateway key)")  # fmt: skip
+
+    return check
+
+
+def _gateway_key(services: Services, request: Request) -> KeyRecord | None:
+    """The active gateway key among the caller's credentials, if any."""
+    if services.accounting is None:
+        return None
+    authorization = request.headers.get("authorization", "")
+    bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
+    for given in (request.headers.get("x-headroom-proxy-token"),
+                  request.headers.get("x-api-key"), bearer):  # fmt: skip
+        if given:
+            record = services.accounting.keyring.lookup(given)
+            if record is not None:
+                return record
+    return None
+
+
 def identify_caller(services: Services, request: Request, provider: Provider) -> Caller:
     """The caller of a proxied request; HttpError 401 when keys are required and it has none."""
     settings = services.settings
     if services.accounting is None:
         return Caller(tenant_of(request, settings.identity_headers))
     peer = request.client.host if request.client else None
+    header_key = request.headers.get("x-headroom-proxy-token")
+    record = services.accounting.keyring.lookup(header_key) if header_key else None
+    if record is not None:  # a gateway key beside the caller's own provider key: not managed
+        request.state.identity = identity = Identity(
+            record.user, record.team, record.project, record.key_id, "key"
+        )
+        return Caller(identity.user, identity.team, identity.project, identity.key_id)
     try:
         who = services.accounting.resolver.resolve_proxy(request.headers, peer)
     except Unauthenticated as refused:

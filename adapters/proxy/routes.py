@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from adapters.bootstrap import Services
-from adapters.http.auth import require_proxy_token
 from adapters.proxy import errors
 from adapters.proxy.anthropic import AnthropicMessages
+from adapters.proxy.caller import proxy_gate
 from adapters.proxy.forwarding import Proxy
 from adapters.proxy.ledger import NoRecorder, ProxyRecorder
 from adapters.proxy.metrics import ProxyMetrics
@@ -46,7 +46,7 @@ def proxy_router(services: Services, recorder: ProxyRecorder | None = None) -> A
         finally:
             await upstream.aclose()
 
-    check_token = require_proxy_token(settings.token())
+    check_token = proxy_gate(services)
     router = APIRouter(lifespan=lifespan)
     for path, dialect in (
         ("/v1/messages", AnthropicMessages()),

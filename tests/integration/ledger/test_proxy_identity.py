@@ -37,9 +37,11 @@ def test_managed_and_own_keys_reach_the_provider_and_the_ledger(
     fake_provider: FakeProvider, tmp_path: Path
 ) -> None:
     env = {**FAST, "HEADROOM_DATA_DIR": str(tmp_path), "HEADROOM_FINGERPRINT_KEY": "fp-secret",
+           "HEADROOM_PROXY_TOKEN": "gateway-token",
            "HEADROOM_ANTHROPIC_API_URL": fake_provider.url,
            "HEADROOM_ANTHROPIC_API_KEY": ORG_KEY}  # fmt: skip
     alice = keys_cli(env, "create", "--user", "alice", "--team", "payments")
+    carol = keys_cli(env, "create", "--user", "carol", "--team", "search")
     keys_cli(env, "map", "--fingerprint", fingerprint(env, BOBS_KEY), "--user", "bob",
              "--team", "search")  # fmt: skip
     fake_provider.model = lambda exchange: Reply.say("ok")
@@ -47,10 +49,17 @@ def test_managed_and_own_keys_reach_the_provider_and_the_ledger(
         url = f"{gateway.url}/v1/messages"
         base = {"anthropic-version": "2023-06-01"}
         managed = httpx.post(url, json=BODY, headers={**base, "x-api-key": alice}, timeout=30)
-        own = httpx.post(url, json=BODY, headers={**base, "x-api-key": BOBS_KEY}, timeout=30)
+        token = {"x-headroom-proxy-token": "gateway-token"}
+        own = httpx.post(url, json=BODY, headers={**base, **token, "x-api-key": BOBS_KEY},
+                         timeout=30)  # fmt: skip
+        beside = {**base, "x-headroom-proxy-token": carol, "x-api-key": "sk-ant-carols-own"}
+        with_key = httpx.post(url, json=BODY, headers=beside, timeout=30)
         stranger = httpx.post(url, json=BODY, headers={**base, "x-api-key": "sk-ant-who"})
-        assert (managed.status_code, own.status_code, stranger.status_code) == (200, 200, 401)
-        first, second = fake_provider.generations()
+        assert (managed.status_code, own.status_code, with_key.status_code) == (200, 200, 200)
+        assert stranger.status_code == 401  # neither the gateway token nor a gateway key
+        first, second, third = fake_provider.generations()
+        assert third.header("x-api-key") == "sk-ant-carols-own"  # her key, her identity
+        assert third.header("x-headroom-proxy-token") is None
         assert first.header("x-api-key") == ORG_KEY  # alice's gateway key never leaves
         assert alice not in str(first.headers)
         assert second.header("x-api-key") == BOBS_KEY  # bob's own key passes untouched
@@ -61,6 +70,8 @@ def test_managed_and_own_keys_reach_the_provider_and_the_ledger(
                 else None
             )
         )
-        assert set(users) == {"alice", "bob"}, users
+        assert set(users) == {"alice", "bob", "carol"}, users
         assert users["alice"]["requests"] == users["bob"]["requests"] == 1
+        assert users["carol"]["requests"] == 1
         assert stats(gateway.url, team="payments")["summary"]["api_requests"] == 1
+        assert stats(gateway.url, team="search")["summary"]["api_requests"] == 2
