@@ -113,7 +113,7 @@ class S3OriginalStore:
         """Every item is stored (in parallel) before this returns, or StoreUnavailable."""
         if not items:
             return
-        expires_at = str(int(self._clock() + ttl_seconds))
+        expires_at = str(math.ceil(self._clock() + ttl_seconds))  # never early
         puts = [partial(self._put, self.object_key(tenant, k), v, expires_at)
                 for k, v in items.items()]  # fmt: skip
 

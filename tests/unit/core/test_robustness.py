@@ -132,6 +132,8 @@ def test_work_stops_between_blocks_once_the_deadline_passes(engines: Any) -> Non
     response = asyncio.run(service.compress(CompressRequest(messages, "gpt-4o")))
     assert response.outcome == "failed_open"
     started = time.perf_counter()
-    while service.admission.active and time.perf_counter() - started < 5:
+    while service.admission.active and time.perf_counter() - started < 20:
         time.sleep(0.01)
-    assert time.perf_counter() - started < 3  # the thread stopped soon after the deadline
+    # the thread stopped after its current block, not after the other ~10 s of work (a
+    # generous bound: CI machines may be shared)
+    assert time.perf_counter() - started < 8
