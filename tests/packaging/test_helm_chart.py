@@ -613,7 +613,14 @@ def test_managed_shared_profile() -> None:
         "proxy_token": ("headroom-gateway-auth", "proxy_token"),
         "redis_url": ("headroom-gateway-redis", "redis_url"),
         "database_url": ("headroom-gateway-database", "database_url"),
+        "anthropic_api_key": ("headroom-gateway-provider-keys", "anthropic_api_key"),
+        "openai_api_key": ("headroom-gateway-provider-keys", "openai_api_key"),
     }
+    from adapters.settings import Settings
+
+    assert {"anthropic_api_key", "openai_api_key"} <= set(Settings.model_fields), (
+        "each mounted file is named after the setting it fills"
+    )
 
     config = find(objects, "ConfigMap", "hr-headroom-gateway")["data"]
     mounts = {m["name"]: m for m in server["volumeMounts"]}
