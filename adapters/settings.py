@@ -179,8 +179,3 @@ class Settings(BaseSettings):
 
     def token(self) -> str | None:
         return self.proxy_token.get_secret_value() if self.proxy_token else None
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from arguments, the environment and secret files (the same as `Settings()`)."""
-    return Settings(**overrides)
