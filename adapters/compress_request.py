@@ -8,9 +8,7 @@ callers send no `model` (or an empty one) and put `protect_recent` and
 
 from __future__ import annotations
 
-from typing import Any
-
-from adapters.json_body import Body, parse_object
+from adapters.json_body import Body
 from core.errors import InvalidRequest
 from core.messages import validate
 from core.policy import CompressOptions
@@ -26,18 +24,13 @@ _TOP_LEVEL_CONFIG = ("protect_recent", "min_tokens_to_compress")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
-def json_object(raw: bytes) -> dict[str, Any]:
-    """The body as a strict JSON object, or InvalidRequest saying why not."""
-    return parse_object(raw).value
-
-
 def is_true(value: str | None) -> bool:
     """Header flags as people write them: true, 1, yes, on (any case)."""
     return value is not None and value.strip().lower() in _TRUE
 
 
 def compress_request(
-    body: dict[str, Any] | Body,
+    parsed: Body,
     *,
     tenant: str = ANONYMOUS_TENANT,
     session_id: str | None = None,
@@ -46,11 +39,9 @@ def compress_request(
 ) -> CompressRequest:
     """A validated CompressRequest; the session id comes from a header, else `config`.
 
-    Given a parsed `Body`, each message's exact text travels with it, so messages the
-    gateway leaves alone are answered with the bytes they came in."""
-    raw_messages = body.message_texts if isinstance(body, Body) else None
-    if isinstance(body, Body):
-        body = body.value
+    Each message's exact text travels with it, so messages the gateway leaves alone are
+    answered with the bytes they came in."""
+    body, raw_messages = parsed.value, parsed.message_texts
     if "messages" not in body:
         raise InvalidRequest("Missing required field: messages")
     messages = validate(body["messages"])

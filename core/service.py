@@ -236,11 +236,6 @@ class CompressionService:
 
     async def _compress(self, request: CompressRequest, started: float) -> CompressResponse:
         messages = request.messages
-        if request.options.min_tokens_to_compress and (
-            sum(self._tokens.count_message(request.model, m) for m in messages)
-            < request.options.min_tokens_to_compress
-        ):  # the seed API's floor: small conversations go through as they are
-            return self._passthrough(request, started, "passthrough")
         report = RequestReport(outcome="passthrough", fmt=detect_format(messages),
                                model=request.model, tags=request.tags)  # fmt: skip
         digests = [replay.digest(m) for m in messages]
@@ -269,13 +264,19 @@ class CompressionService:
                 stale,
             )
         report.engine_seconds = time.perf_counter() - engine_started
+        known = [e for e in entries[:replayed] if e is not None]
+        floor = request.options.min_tokens_to_compress
+        if (
+            floor
+            and sum(e.tokens_before for e in known) + sum(d.tokens_before for d in drafts) < floor
+        ):  # the seed API's floor (counted with the drafts): small ones go as they are
+            return self._passthrough(request, started, "passthrough")
 
         if request.options.ccr:
             report.original_store_ok = await self._store_originals(request, drafts)
 
         variant = replay.variant(request.options)
         new_entries = [self._entry(d, digests[replayed + i], variant) for i, d in enumerate(drafts)]
-        known = [e for e in entries[:replayed] if e is not None]
         if report.session_store_ok:
             lifetime = request.cache_ttl_seconds or compaction.cache_lifetime(
                 messages, self._limits.cache_ttl_seconds
@@ -283,10 +284,8 @@ class CompressionService:
             seen = {seen_key: compaction.LastSeen(self._clock(), lifetime).encode()} if keys else {}
             report.session_store_ok = await self._record(scope, keys, known, new_entries, seen)
 
-        response = _respond(known + new_entries, [d.labels for d in drafts], replayed)
-        response.messages_json = verbatim.texts(
-            known + new_entries, digests, messages, request.raw_messages
-        )
+        texts = verbatim.texts(known + new_entries, digests, messages, request.raw_messages)
+        response = _respond(texts, known + new_entries, [d.labels for d in drafts], replayed)
         report.outcome = (
             "compressed" if response.tokens_after < response.tokens_before else "passthrough"
         )
@@ -368,7 +367,11 @@ class CompressionService:
         originals: dict[str, str] = {}
         labels: list[str] = []
         for block in blocks_of(index, message, tool_names):
-            compact = stale.get((index, compaction.call_id_of(message, block.path) or ""))
+            compact = (
+                stale.get((index, compaction.call_id_of(message, block.path) or ""))
+                if stale
+                else None
+            )
             if compact is not None and block.kind == "tool_result":
                 labels.append(compact.label)
                 if options.ccr:  # the store-down fallback keeps this block as it was
@@ -497,7 +500,7 @@ class CompressionService:
 
 
 def _respond(
-    entries: list[replay.Entry], labels: list[list[str]], replayed: int
+    texts: list[str], entries: list[replay.Entry], labels: list[list[str]], replayed: int
 ) -> CompressResponse:
     transforms = [f"replay:{replayed}"] if replayed else []
     transforms += sorted({label for group in labels for label in group})
@@ -505,7 +508,7 @@ def _respond(
     for entry in entries:
         hashes += [h for h in entry.ccr_hashes if h not in hashes]
     return CompressResponse(
-        messages_json=[e.message_json for e in entries],
+        messages_json=texts,
         tokens_before=sum(e.tokens_before for e in entries),
         tokens_after=sum(e.tokens_after for e in entries),
         transforms_applied=transforms,

@@ -51,17 +51,20 @@ def client_from_user_agent(user_agent: str | None) -> str:
     return "other"
 
 
+def printable(value: str | None) -> str:
+    """`value` stripped, control characters dropped: safe in a log line, a label or a key."""
+    return "".join(c for c in (value or "").strip() if c.isprintable())
+
+
 def bounded(value: str | None, limit: int = MAX_TAG_CHARS) -> str:
-    """A tag value stripped and cut to `limit` characters; control characters dropped."""
-    if not value:
-        return ""
-    return "".join(c for c in value.strip() if c.isprintable())[:limit]
+    """A tag value made printable and cut to `limit` characters."""
+    return printable(value)[:limit]
 
 
 def bounded_id(value: str | None, limit: int = MAX_TAG_CHARS) -> str:
     """An identity as a tag: whole when short; else cut, with a digest of the whole value so
     two long ids that share a prefix never become one tag."""
-    whole = "".join(c for c in (value or "").strip() if c.isprintable())
+    whole = printable(value)
     if len(whole) <= limit:
         return whole
     digest = hashlib.sha256(whole.encode("utf-8", "surrogatepass")).hexdigest()[:16]

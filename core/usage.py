@@ -16,8 +16,6 @@ from core.ports import RequestReport
 
 log = logging.getLogger(__name__)
 
-ROUTES = ("compress", "compress-raw", "proxy")
-
 
 @dataclass(frozen=True)
 class UsageRecord:

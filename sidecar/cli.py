@@ -99,8 +99,14 @@ def _compress_file(settings: Settings, path: Path, tenant: str | None) -> int:
         return 2
     services = bootstrap(settings)
     services.warm()
-    result = asyncio.run(services.service.compress(request))
-    sys.stdout.buffer.write(result.body() + b"\n")
+
+    async def run() -> bytes:
+        try:
+            return (await services.service.compress(request)).body()
+        finally:
+            await services.aclose()  # the ledger writes its row before the process exits
+
+    sys.stdout.buffer.write(asyncio.run(run()) + b"\n")
     return 0
 
 

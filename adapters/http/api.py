@@ -9,15 +9,13 @@ from fastapi.responses import JSONResponse, Response
 
 from adapters.bootstrap import Services
 from adapters.compress_request import (
-    ANONYMOUS_TENANT,
     DEFAULT_MODEL,
     compress_request,
     is_true,
-    json_object,
 )
 from adapters.http.auth import require_token
 from adapters.http.errors import HttpError
-from adapters.http.identity import identify, request_tags
+from adapters.http.identity import identify, request_tags, tenant_of
 from adapters.http.safe_json import SafeJSONResponse
 from adapters.http.team import with_policy
 from adapters.json_body import parse_object
@@ -83,7 +81,7 @@ def api_router(services: Services) -> APIRouter:
 
     @router.post("/retrieve")
     async def retrieve_post(request: Request) -> JSONResponse:
-        body = json_object(await request.body())
+        body = parse_object(await request.body()).value
         key, query = body.get("hash"), body.get("query")
         if not isinstance(key, str) or (query is not None and not isinstance(query, str)):
             raise InvalidRequest("body must carry 'hash' (string) and optionally 'query'")
@@ -91,7 +89,7 @@ def api_router(services: Services) -> APIRouter:
 
     @router.post("/retrieve/tool_call")
     async def retrieve_tool_call(request: Request) -> JSONResponse:
-        provider, call_id, key = ccr.parse_tool_call(json_object(await request.body()))
+        provider, call_id, key = ccr.parse_tool_call(parse_object(await request.body()).value)
         tenant = tenant_of(request, settings.identity_headers)
         original = await _original(services, tenant, key)
         data: dict[str, Any] = (
@@ -103,19 +101,6 @@ def api_router(services: Services) -> APIRouter:
                              "success": original is not None, "data": data})  # fmt: skip
 
     return router
-
-
-def tenant_of(request: Request, identity_headers: list[str]) -> str:
-    """The caller's user names the tenant (a key's user, or a trusted identity header);
-    without identity resolution, the first identity header present. State is scoped by it."""
-    identity = getattr(request.state, "identity", None)
-    if identity is not None:
-        return str(identity.user)
-    for header in identity_headers:
-        value = request.headers.get(header, "").strip()
-        if value:
-            return value
-    return ANONYMOUS_TENANT
 
 
 async def _retrieve(services: Services, tenant: str, key: str, query: str | None) -> JSONResponse:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 
 from adapters.http.errors import HttpError
+from adapters.identity.resolve import credential
 
 
 def require_token(expected: str | None) -> Callable[[Request], Awaitable[None]]:
@@ -16,10 +17,7 @@ def require_token(expected: str | None) -> Callable[[Request], Awaitable[None]]:
     async def check(request: Request) -> None:
         if expected is None:
             return
-        given = request.headers.get("x-headroom-proxy-token")
-        authorization = request.headers.get("authorization", "")
-        if given is None and authorization[:7].lower() == "bearer ":
-            given = authorization[7:].strip()
+        given = credential(request.headers)
         if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
             raise HttpError(401, "missing or invalid token")
 

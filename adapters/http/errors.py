@@ -1,14 +1,14 @@
 """One error shape for every non-2xx answer: `{"error": {"type": ..., "message": ...}}`.
 
 Route code raises `HttpError` (or the core's `InvalidRequest`, a 400); the framework's own
-404/405 and validation errors, and anything unexpected, are turned into the same body here.
+404/405 and validation errors are turned into the same body here (anything unexpected by the
+LastResort middleware).
 Status codes live at this boundary only, never in `core/`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Mapping
 
 from fastapi import FastAPI, Request
@@ -17,8 +17,6 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from core.errors import InvalidRequest
-
-log = logging.getLogger(__name__)
 
 #: The `type` each status gets unless the raiser names one.
 ERROR_TYPES: Mapping[int, str] = {
@@ -68,7 +66,8 @@ def error_response(error: HttpError) -> Response:
 
 
 def install_error_handlers(app: FastAPI, count: Callable[[int], None]) -> None:
-    """Route every error through one body; `count(status)` records it in the metrics."""
+    """Route every error through one body; `count(status)` records it in the metrics.
+    Anything else a route raises is answered by the LastResort middleware (a JSON 500)."""
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HttpError)
@@ -87,14 +86,7 @@ def install_error_handlers(app: FastAPI, count: Callable[[int], None]) -> None:
         headers = dict(error.headers or {})
         return await http_error(request, HttpError(error.status_code, detail, headers=headers))
 
-    async def unexpected(request: Request, error: Exception) -> Response:
-        log.error("unhandled %s on %s", type(error).__name__, request.url.path)
-        return await http_error(request, HttpError(
-            500, "internal error; the request was not processed", headers={"connection": "close"}
-        ))  # fmt: skip
-
     app.add_exception_handler(HttpError, http_error)
     app.add_exception_handler(InvalidRequest, invalid)
     app.add_exception_handler(RequestValidationError, unprocessable)
     app.add_exception_handler(HTTPException, framework)
-    app.add_exception_handler(Exception, unexpected)

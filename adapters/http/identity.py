@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 
 from adapters.bootstrap import Services
+from adapters.compress_request import ANONYMOUS_TENANT
 from adapters.http.errors import HttpError
 from adapters.http.team import team_of
 from adapters.identity.resolve import Identity, Unauthenticated
@@ -60,3 +61,16 @@ def request_tags(request: Request, services: Services, route: str) -> RequestTag
         key_id=identity.key_id,
         extra=extra_tags(request.headers.items(), settings.tag_allowlist),
     )
+
+
+def tenant_of(request: Request, identity_headers: list[str]) -> str:
+    """The caller's user names the tenant (a key's user, or a trusted identity header);
+    without identity resolution, the first identity header present. State is scoped by it."""
+    identity = getattr(request.state, "identity", None)
+    if identity is not None:
+        return str(identity.user)
+    for header in identity_headers:
+        value = request.headers.get(header, "").strip()
+        if value:
+            return value
+    return ANONYMOUS_TENANT

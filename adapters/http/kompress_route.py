@@ -15,8 +15,6 @@ then pass prose through), 400 on a malformed body, 401 without the token.
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -24,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from adapters.bootstrap import Services
 from adapters.http.auth import require_token
 from adapters.http.errors import HttpError, error_response
+from adapters.json_body import parse_object
 from adapters.kompress.local import LocalKompress
 from core.errors import InvalidRequest
 
@@ -61,12 +60,7 @@ def kompress_router(services: Services) -> APIRouter:
 
 
 def _parse(raw: bytes) -> tuple[str, float | None]:
-    try:
-        body: Any = json.loads(raw)
-    except ValueError as error:
-        raise InvalidRequest(f"body is not valid JSON: {error}") from error
-    if not isinstance(body, dict):
-        raise InvalidRequest("body must be a JSON object")
+    body = parse_object(raw).value  # strict JSON, bounded depth: a bad body is a 400
     content = body.get("content")
     if not isinstance(content, str):
         raise InvalidRequest("Missing required field: content (a string)")

@@ -25,13 +25,14 @@ class KeyRing:
         self.loaded = False
         self._fingerprint_key = fingerprint_key
         self._records: dict[str, KeyRecord] = {}
+        self._has_keys = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
     def has_keys(self) -> bool:
         """Whether a key was ever issued (revoking every key does not open the gateway)."""
-        return any(r.kind == "key" for r in self._records.values())
+        return self._has_keys  # worked out at each refresh, read on every request
 
     def lookup(self, key: str) -> KeyRecord | None:
         """The active key's record; None for unknown and revoked keys."""
@@ -64,6 +65,7 @@ class KeyRing:
                         len(self._records))  # fmt: skip
             return False
         self._records = records
+        self._has_keys = any(r.kind == "key" for r in records.values())
         self.loaded = True
         return True
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from adapters.identity.keyring import KeyRing
 from adapters.identity.keys import looks_like_key
+from core.tags import printable
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -100,7 +101,7 @@ class IdentityResolver:
     def resolve_proxy(self, headers: Mapping[str, str], peer: str | None) -> ProxyIdentity:
         """Proxy mode: a gateway key in x-api-key / Authorization is managed; any other
         credential is the caller's own provider key, known by its keyed fingerprint."""
-        given = headers.get("x-api-key") or _bearer(headers)
+        given = headers.get("x-api-key") or bearer(headers)
         if given and self.keyring is not None:
             record = self.keyring.lookup(given)
             if record is not None:
@@ -137,7 +138,7 @@ class IdentityResolver:
 
     def _from_headers(self, headers: Mapping[str, str], source: str) -> Identity:
         for name in self.identity_headers:
-            value = "".join(c for c in headers.get(name, "").strip() if c.isprintable())
+            value = printable(headers.get(name))
             if value:  # whole: a cut id could collide with another tenant's
                 return Identity(user=value, source=source)
         return Identity(source=source if source == "operator" else "anonymous")
@@ -146,10 +147,11 @@ class IdentityResolver:
 def credential(headers: Mapping[str, str]) -> str | None:
     """`X-Headroom-Proxy-Token: T` or `Authorization: Bearer T`, as upstream reads them."""
     given = headers.get("x-headroom-proxy-token")
-    return given.strip() if given is not None else _bearer(headers)
+    return given.strip() if given is not None else bearer(headers)
 
 
-def _bearer(headers: Mapping[str, str]) -> str | None:
+def bearer(headers: Mapping[str, str]) -> str | None:
+    """The token of `Authorization: Bearer T`, if that is how the caller sent one."""
     authorization = headers.get("authorization", "")
     if authorization[:7].lower() == "bearer ":
         return authorization[7:].strip()

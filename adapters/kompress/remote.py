@@ -47,6 +47,7 @@ class RemoteKompress:
             timeout=httpx.Timeout(timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS),
             follow_redirects=False,
         )
+        self._cooldown_seconds = cooldown_seconds
         self._breaker = CircuitBreaker("kompress-remote", cooldown_seconds=cooldown_seconds)
 
     @property
@@ -80,7 +81,7 @@ class RemoteKompress:
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
             self._breaker.record_failure()
             log.warning("Kompress endpoint %s failed (%s); prose passes through for %.0f s",
-                        self.url, _describe(error), COOLDOWN_SECONDS)  # fmt: skip
+                        self.url, _describe(error), self._cooldown_seconds)  # fmt: skip
             return None
         self._breaker.record_success()
         return compressed if len(compressed) < len(text) else None

@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from adapters.settings import Settings
 from core.pricing import PriceTable
 
 log = logging.getLogger(__name__)
@@ -78,11 +77,6 @@ def load_price_table(pricing_file: Path | None = None, *, shipped: bool = True) 
         )
     except (ValueError, TypeError) as error:
         raise PricingFileError(f"{pricing_file}: {error}") from error
-
-
-def price_table_from_settings(settings: Settings) -> PriceTable:
-    """The table for this gateway: shipped prices plus `HEADROOM_PRICING_FILE` if set."""
-    return load_price_table(settings.pricing_file)
 
 
 def _read_operator_file(path: Path) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 from fastapi import Request
 
 from adapters.bootstrap import Services
-from adapters.http.api import tenant_of
 from adapters.http.errors import HttpError
-from adapters.identity.resolve import Identity, Unauthenticated
+from adapters.http.identity import tenant_of
+from adapters.identity.resolve import Identity, Unauthenticated, bearer
 from adapters.identity.store import KeyRecord
 from adapters.proxy.upstream import Provider
 
@@ -67,10 +67,8 @@ def _gateway_key(services: Services, request: Request) -> KeyRecord | None:
     """The active gateway key among the caller's credentials, if any."""
     if services.accounting is None:
         return None
-    authorization = request.headers.get("authorization", "")
-    bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
     for given in (request.headers.get("x-headroom-proxy-token"),
-                  request.headers.get("x-api-key"), bearer):  # fmt: skip
+                  request.headers.get("x-api-key"), bearer(request.headers)):  # fmt: skip
         if given:
             record = services.accounting.keyring.lookup(given)
             if record is not None:
@@ -96,7 +94,8 @@ def identify_caller(services: Services, request: Request, provider: Provider) ->
     except Unauthenticated as refused:
         raise HttpError(401, str(refused)) from None
     identity = who.identity
-    if not identity.team and services.accounting.resolver.trusted_peer(peer):
+    trusted = services.accounting.resolver.trusted_peer(peer)
+    if not identity.team and identity.source != "key" and trusted:  # a key decides its team
         # a trusted peer (loopback sidecar, configured network) may name the team by header
         identity = replace(identity, source="header")
     request.state.identity = identity  # the operator's per-team policy reads the team

@@ -26,19 +26,6 @@ def unreachable(provider: str, reason: str) -> JSONResponse:
     return JSONResponse(body, status_code=502)
 
 
-def not_proxied(path: str) -> JSONResponse:
-    return JSONResponse(
-        {
-            "error": {
-                "type": "method_not_allowed",
-                "message": f"/v1/{path} is the gateway's own API; "
-                "this method is not supported on it",
-            }
-        },
-        status_code=405,
-    )
-
-
 def stream_error(route: str, raw: bytes | None, reason: str) -> bytes:
     """A provider error met in the middle of a stream (a retrieve continuation that failed),
     as that API streams errors: the provider's own error body when there is one, so the SDK

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from adapters.compress_request import is_true
 from adapters.proxy.dialect import Dialect, declares, render, with_tool
 from core import ccr
 from core.errors import InvalidRequest
@@ -61,7 +62,7 @@ async def prepare(
     model = body.get("model") if isinstance(body.get("model"), str) else ""
     prepared = Prepared(raw, model=model or "", stream=body.get("stream") is True)
     prepared.session_id = dialect.session_id(headers, body)
-    if headers.get("x-headroom-bypass", "").lower() == "true":
+    if is_true(headers.get("x-headroom-bypass")):  # true, 1, yes, on: as /v1/compress reads it
         prepared.outcome = "bypassed"
         return prepared
     ccr_mode = mode == "ccr" and dialect.loops

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from adapters.bootstrap import Services
-from adapters.proxy import errors
+from adapters.http.errors import HttpError
 from adapters.proxy.anthropic import AnthropicMessages
 from adapters.proxy.caller import proxy_gate
 from adapters.proxy.forwarding import Proxy
@@ -65,7 +65,8 @@ def proxy_router(services: Services, recorder: ProxyRecorder | None = None) -> A
     @router.api_route("/v1/{path:path}", methods=_METHODS, include_in_schema=False)
     async def forward(path: str, request: Request) -> Response:
         if path.split("/", 1)[0] in OWN_PATHS:  # a wrong method on our own API: 405 first
-            return errors.not_proxied(path)
+            raise HttpError(405, f"/v1/{path} is the gateway's own API; this method is not "
+                            "supported on it")  # fmt: skip
         await check_token(request)
         return await proxy.forward(request)
 
