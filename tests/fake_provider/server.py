@@ -77,6 +77,12 @@ class RecordedRequest:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    def settled_outcome(self, timeout: float = 5.0) -> str:
+        """The outcome once the handler has finished: a client holds the last byte of the
+        answer a moment before the handler thread records how it went."""
+        self.done.wait(timeout)
+        return self.outcome
+
 
 class FakeProvider:
     """Start with `start()` or `with FakeProvider() as fake:`; `fake.url` is the base URL."""

@@ -76,7 +76,7 @@ def test_anthropic_message_is_parsed_and_the_request_recorded(
     assert credentials & {"sk-ant-test", "Bearer sk-ant-test"}
     assert request.header("anthropic-beta") == "prompt-caching-2024-07-31"
     assert request.header("anthropic-version")
-    assert request.json()["messages"] == USER and request.outcome == "completed"
+    assert request.json()["messages"] == USER and request.settled_outcome() == "completed"
 
 
 def test_anthropic_stream_has_the_real_event_sequence(fake_provider: FakeProvider) -> None:
@@ -186,7 +186,7 @@ def test_anthropic_errors_in_the_real_shape(
     if error.status == 429:
         assert headers["retry-after"] == "7"
         assert headers["anthropic-ratelimit-requests-remaining"] == "0"
-    assert fake_provider.generations()[0].outcome == "error"
+    assert fake_provider.generations()[0].settled_outcome() == "error"
 
 
 def test_wrong_key_is_a_401_when_a_key_is_required() -> None:
@@ -434,7 +434,7 @@ def test_anthropic_mid_stream_error_event(
         "type": "error",
         "error": {"type": "overloaded_error", "message": "Overloaded"},
     }
-    assert fake_provider.generations()[-1].outcome == "error"
+    assert fake_provider.generations()[-1].settled_outcome() == "error"
 
 
 def test_openai_mid_stream_errors(fake_provider: FakeProvider, gpt: openai.OpenAI) -> None:
@@ -454,4 +454,4 @@ def test_a_cut_stream_ends_without_its_last_chunk(fake_provider: FakeProvider) -
     with pytest.raises(httpx.RemoteProtocolError):
         httpx.post(fake_provider.url + "/v1/messages", json=body)
     request = fake_provider.generations()[0]
-    assert request.outcome == "cut" and len(request.sent_at) == 4
+    assert request.settled_outcome() == "cut" and len(request.sent_at) == 4

@@ -31,7 +31,7 @@ from tests.processes import Sidecar
 
 pytestmark = pytest.mark.integration
 STORE_ERRORS = "headroom_store_errors_total"
-RECOVERY_SECONDS = 15.0
+RECOVERY_SECONDS = 30.0  # a shared CI machine restarts servers slowly
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_s3_down_in_ccr_mode_falls_back_to_lossless_and_markers_return(
     tenant: str,
 ) -> None:
     fmt = "anthropic"
-    session = agent_session(28, fmt, seed=23)
+    session = agent_session(70, fmt, seed=23)
     errors_before = [metric(http, r.url, STORE_ERRORS, 'store="originals"') for r in replicas]
     s3_control.stop()
     fallbacks = 0
@@ -153,7 +153,7 @@ def test_s3_down_in_ccr_mode_falls_back_to_lossless_and_markers_return(
         body = ready(http, replica)
         assert body["shared_state"] == "degraded" and body["stores"]["originals"] is False
 
-    s3_control.start()
+    s3_control.start()  # S3 answers at once; its volume may take a while to accept writes
     resolved: set[str] = set()
     deadline = time.monotonic() + RECOVERY_SECONDS
     for turn, messages in enumerate(session[10:], start=10):
@@ -165,6 +165,7 @@ def test_s3_down_in_ccr_mode_falls_back_to_lossless_and_markers_return(
             resolved.add(key)
         if len(resolved) >= 2 or time.monotonic() > deadline:
             break
+        time.sleep(0.5)  # agent pace: the 60 turns outlast the deadline
     assert resolved, "no CCR marker came back after S3 returned"
     for replica in replicas:
         assert ready(http, replica)["shared_state"] == "ok"
