@@ -65,7 +65,7 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app, services.telemetry.http_error)
     recorder = None
     if services.accounting is not None:  # every proxied request becomes a usage row
-        recorder = LedgerRecorder(services.accounting, services.settings.cluster_id)
+        recorder = LedgerRecorder(services.accounting)
     app.include_router(
         proxy_router(services, recorder)
     )  # last: its /v1/ catch-all forwards the rest

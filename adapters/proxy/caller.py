@@ -20,10 +20,11 @@ from fastapi import Request
 
 from adapters.bootstrap import Services
 from adapters.http.errors import HttpError
-from adapters.http.identity import tenant_of
+from adapters.http.identity import request_tags, tenant_of
 from adapters.identity.resolve import Identity, Unauthenticated, bearer
 from adapters.identity.store import KeyRecord
 from adapters.proxy.upstream import Provider
+from core.tags import RequestTags, bounded_id
 
 _CREDENTIAL_HEADERS = frozenset({"x-api-key", "authorization"})
 
@@ -31,9 +32,8 @@ _CREDENTIAL_HEADERS = frozenset({"x-api-key", "authorization"})
 @dataclass(frozen=True)
 class Caller:
     tenant: str
-    team: str = ""
-    project: str = ""
-    key_id: str = ""
+    #: What the ledger row says about the caller: the same tags a /v1/compress row carries.
+    tags: RequestTags
     #: The header that replaces the caller's credential upstream (managed callers only).
     credential: tuple[str, str] | None = None
 
@@ -80,7 +80,9 @@ def identify_caller(services: Services, request: Request, provider: Provider) ->
     """The caller of a proxied request; HttpError 401 when keys are required and it has none."""
     settings = services.settings
     if services.accounting is None:
-        return Caller(tenant_of(request, settings.identity_headers))
+        tenant = tenant_of(request, settings.identity_headers)
+        return Caller(tenant, replace(request_tags(request, services, "proxy"),
+                                      user=bounded_id(tenant)))  # fmt: skip
     peer = request.client.host if request.client else None
     header_key = request.headers.get("x-headroom-proxy-token")
     record = services.accounting.keyring.lookup(header_key) if header_key else None
@@ -88,7 +90,7 @@ def identify_caller(services: Services, request: Request, provider: Provider) ->
         request.state.identity = identity = Identity(
             record.user, record.team, record.project, record.key_id, "key"
         )
-        return Caller(identity.user, identity.team, identity.project, identity.key_id)
+        return Caller(identity.user, request_tags(request, services, "proxy"))
     try:
         who = services.accounting.resolver.resolve_proxy(request.headers, peer)
     except Unauthenticated as refused:
@@ -108,4 +110,4 @@ def identify_caller(services: Services, request: Request, provider: Provider) ->
         secret = key.get_secret_value()
         credential = ("x-api-key", secret) if provider == "anthropic" else (
             "authorization", f"Bearer {secret}")  # fmt: skip
-    return Caller(identity.user, identity.team, identity.project, identity.key_id, credential)
+    return Caller(identity.user, request_tags(request, services, "proxy"), credential)

@@ -64,12 +64,9 @@ class Proxy:
             tokens_before=prepared.tokens_before,
             tokens_after=prepared.tokens_after,
             outcome=prepared.outcome,
-            user_agent=headers.get("user-agent", "")[:256],
             stream=prepared.stream,
             session_id=prepared.session_id,
-            team=caller.team,
-            project=caller.project,
-            key_id=caller.key_id,
+            tags=caller.tags,
         )
         call = ProxiedCall(
             self,
@@ -100,13 +97,10 @@ class Proxy:
             model="",
             status=0,
             tenant=caller.tenant,
-            team=caller.team,
-            project=caller.project,
-            key_id=caller.key_id,
             tokens_before=0,
             tokens_after=0,
             outcome="forwarded",
-            user_agent=request.headers.get("user-agent", "")[:256],
+            tags=caller.tags,
         )
         try:
             response = await self.upstream.send(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from adapters.proxy.usage import Usage
+from core.tags import RequestTags
 
 #: The status recorded for a stream the client left before its end (nginx's convention).
 CLIENT_GONE = 499
@@ -28,12 +29,11 @@ class ProxyRecord:
     usage: Usage = field(default_factory=Usage)  # what the provider reported, all rounds
     retrieve_rounds: int = 0
     latency_seconds: float = 0.0  # request received to last byte sent
-    user_agent: str = ""
     stream: bool = False
     session_id: str | None = None
-    team: str = ""
-    project: str = ""
-    key_id: str = ""  # the gateway key's public id, or a provider key's fingerprint id
+    #: user, team, project, key id (a gateway key's, or a provider key's fingerprint id),
+    #: client and the allow-listed extra tags, as the caller was identified
+    tags: RequestTags = field(default_factory=RequestTags)
 
 
 class ProxyRecorder(Protocol):

@@ -50,8 +50,9 @@ def test_managed_and_own_keys_reach_the_provider_and_the_ledger(
         base = {"anthropic-version": "2023-06-01"}
         managed = httpx.post(url, json=BODY, headers={**base, "x-api-key": alice}, timeout=30)
         token = {"x-headroom-proxy-token": "gateway-token"}
-        own = httpx.post(url, json=BODY, headers={**base, **token, "x-api-key": BOBS_KEY},
-                         timeout=30)  # fmt: skip
+        # bob's mapped key decides his team: a header naming another one does not count
+        own = httpx.post(url, json=BODY, timeout=30, headers={
+            **base, **token, "x-api-key": BOBS_KEY, "x-headroom-team": "payments"})  # fmt: skip
         beside = {**base, "x-headroom-proxy-token": carol, "x-api-key": "sk-ant-carols-own"}
         with_key = httpx.post(url, json=BODY, headers=beside, timeout=30)
         stranger = httpx.post(url, json=BODY, headers={**base, "x-api-key": "sk-ant-who"})
@@ -66,7 +67,7 @@ def test_managed_and_own_keys_reach_the_provider_and_the_ledger(
         users = eventually(
             lambda: (
                 {row["user"]: row for row in stats(gateway.url)["by_user"]}
-                if len(stats(gateway.url)["by_user"]) >= 2
+                if len(stats(gateway.url)["by_user"]) >= 3
                 else None
             )
         )

@@ -35,9 +35,8 @@ class ListRecorder:
 
 @pytest.fixture
 def served(provider: FakeProvider, tmp_path: Path) -> Iterator[tuple[str, ListRecorder]]:
-    settings = Settings(
-        anthropic_api_url=provider.url, openai_api_url=provider.url, data_dir=tmp_path
-    )
+    settings = Settings(anthropic_api_url=provider.url, openai_api_url=provider.url,
+                        data_dir=tmp_path, tag_allowlist=["ticket"])  # fmt: skip
     services = bootstrap(settings)
     services.warm()
     recorder = ListRecorder()
@@ -99,8 +98,29 @@ def test_one_record_per_request_with_provider_usage(
     assert streamed.stream and streamed.session_id == "s-1"
     assert streamed.tokens_before > 3 * streamed.tokens_after > 0
     assert streamed.usage.input == first.input_tokens and streamed.usage.output > 0
-    assert streamed.user_agent.startswith("Anthropic/Python")
+    assert streamed.tags.client == "anthropic-python"
     assert streamed.latency_seconds > 0 and streamed.outcome == "compressed"
     assert (chat.route, chat.status, chat.session_id) == ("chat_completions", 200, "thread-9")
-    assert chat.user_agent.startswith("OpenAI/Python") and chat.usage.input > 0
+    assert chat.tags.client == "openai-python" and chat.usage.input > 0
     assert (limited.route, limited.status) == ("chat_completions", 429)
+
+
+def test_the_record_carries_the_tags_a_compress_row_would(
+    provider: FakeProvider, served: tuple[str, ListRecorder]
+) -> None:
+    """A trusted caller (loopback, no identity resolution) names its team and the operator's
+    allow-listed tags by header, as on /v1/compress; tags nobody allowed are dropped."""
+    url, recorder = served
+    provider.model = lambda exchange: Reply.say("ok")
+    tags = {"x-headroom-team": "payments", "x-headroom-tag-ticket": "OPS-7",
+            "x-headroom-tag-secret": "not-allowed", "user-agent": "claude-cli/2.0.14"}  # fmt: skip
+    with anthropic.Anthropic(base_url=url, api_key="k", max_retries=0) as claude:
+        claude.messages.create(model="claude-sonnet-4-5", max_tokens=8, extra_headers=tags,
+                               messages=[{"role": "user", "content": "hi"}])  # fmt: skip
+    deadline = time.monotonic() + 5
+    while not recorder.records and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (record,) = recorder.records
+    assert (record.tags.team, record.tags.route, record.tags.client) == (
+        "payments", "proxy", "claude-cli")  # fmt: skip
+    assert dict(record.tags.extra) == {"ticket": "OPS-7"}
