@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from core.runs import collapse_runs
+
 _HEADER = re.compile(
     r"^(commit [0-9a-f]{7,40}|Author:|AuthorDate:|Commit:|CommitDate:|Date:|Merge:|diff --git |"
     r"diff --cc |new file mode|deleted file mode|old mode|new mode|index [0-9a-f]|similarity |"
@@ -48,26 +50,13 @@ def filter_diff(text: str, changed_per_file: int = 40) -> tuple[str, dict[str, i
             keep[i] = any(
                 0 <= j < len(lines) and kind[j] in "+-" and keep[j] for j in (i - 1, i + 1)
             )
-    out: list[str] = []
-    dropped: Counter[str] = Counter()
-    i = 0
-    while i < len(lines):
-        if keep[i]:
-            out.append(lines[i])
-            i += 1
-            continue
-        end = i
-        while end < len(lines) and not keep[end]:
-            end += 1
-        run = Counter(_WORDS[k] for k in kind[i:end])
-        note = "[headroom: " + ", ".join(f"{n} {w}" for w, n in sorted(run.items()))
-        note += " lines omitted]"
-        if len(note) < sum(len(line) + 1 for line in lines[i:end]):
-            out.append(note)
-            dropped.update(run)
-        else:
-            out.extend(lines[i:end])
-        i = end
+    dropping = [None if kept else _WORDS[k] for kept, k in zip(keep, kind, strict=True)]
+    out, dropped = collapse_runs(lines, dropping, _announce)
     if not dropped:
         return None
     return "\n".join(out), dict(dropped)
+
+
+def _announce(run: Counter[str]) -> str:
+    """One line naming what a cut held, e.g. `[headroom: 120 added, 3 context lines omitted]`."""
+    return "[headroom: " + ", ".join(f"{n} {w}" for w, n in sorted(run.items())) + " lines omitted]"

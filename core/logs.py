@@ -17,6 +17,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from core.runs import collapse_runs
+
 #: Words that make a line signal, matched on the lowercased line. Plain literals first, so
 #: the regex engine can skip ahead by their first characters: this runs on every log line.
 _SIGNAL_WORDS = re.compile(
@@ -112,25 +114,7 @@ def filter_lines(text: str, head: int = 5, tail: int = 5) -> Filtered | None:
             kind = noise_kind(line)
         kinds.append(kind)
         previous = line
-    out: list[str] = []
-    dropped: Counter[str] = Counter()
-    index = 0
-    while index < len(lines):
-        if kinds[index] is None:
-            out.append(lines[index])
-            index += 1
-            continue
-        end = index
-        while end < len(lines) and kinds[end] is not None:
-            end += 1
-        run = Counter(k for k in kinds[index:end] if k is not None)
-        note = announce(run)
-        if len(note) < sum(len(line) + 1 for line in lines[index:end]):
-            out.append(note)
-            dropped.update(run)
-        else:  # a short run: the note would cost more than the lines
-            out.extend(lines[index:end])
-        index = end
+    out, dropped = collapse_runs(lines, kinds, announce)
     if not dropped:
         return None
     return Filtered("\n".join(out), dict(dropped))
