@@ -38,11 +38,11 @@ class Services:
     telemetry: PrometheusTelemetry
     executor: ThreadPoolExecutor
     engines: HeadroomEngines
+    accounting: Accounting
+    policy: PolicyFile
     closers: list[Closer] = field(default_factory=list)
     #: Background clean-ups (expired sessions, expired original files), run periodically.
     sweepers: list[Closer] = field(default_factory=list)
-    accounting: Accounting | None = None
-    policy: PolicyFile | None = None
 
     def warm(self) -> None:
         if not self.service.ready:
@@ -53,7 +53,7 @@ class Services:
     def database(self) -> str:
         """What /readyz reports as `db`: the usage ledger's database and whether it answers
         (rows spool to disk while it does not), else where sessions are kept."""
-        ledger = self.accounting.ledger if self.accounting is not None else None
+        ledger = self.accounting.ledger
         if ledger is not None:
             status = ledger.status()
             return f"{status['backend']}:{'ok' if status['healthy'] else 'down'}"
@@ -122,7 +122,7 @@ def bootstrap(
     policy = PolicyFile(settings.policy_file, telemetry.registry, settings.policy_poll_seconds)
     policy.load_initial()  # a bad file stops the process here, before it serves
     return Services(settings, service, sessions, originals, telemetry, executor, engines,
-                    closers, sweepers, accounting, policy)  # fmt: skip
+                    accounting, policy, closers, sweepers)  # fmt: skip
 
 
 def _closer(close_now: Callable[[], None]) -> Closer:

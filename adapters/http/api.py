@@ -13,7 +13,6 @@ from adapters.compress_request import (
     compress_request,
     is_true,
 )
-from adapters.http.auth import require_token
 from adapters.http.errors import HttpError
 from adapters.http.identity import identify, request_tags, tenant_of
 from adapters.http.safe_json import SafeJSONResponse
@@ -29,15 +28,13 @@ TOOL_SHAPES = ("anthropic", "openai", "openai_responses")
 
 
 def api_router(services: Services) -> APIRouter:
-    settings = services.settings
-    check = identify(services) if services.accounting else require_token(settings.token())
-    router = APIRouter(prefix="/v1", dependencies=[Depends(check)])
+    router = APIRouter(prefix="/v1", dependencies=[Depends(identify(services))])
 
     @router.post("/compress")
     async def compress(request: Request) -> Response:
         parsed = compress_request(
             parse_object(await request.body()),
-            tenant=tenant_of(request, settings.identity_headers),
+            tenant=tenant_of(request),
             session_id=request.headers.get("x-headroom-session-id"),
             bypass=is_true(request.headers.get("x-headroom-bypass")),
             tags=request_tags(request, services, "compress"),
@@ -77,7 +74,7 @@ def api_router(services: Services) -> APIRouter:
 
     @router.get("/retrieve/{key}")
     async def retrieve(key: str, request: Request, query: str | None = None) -> JSONResponse:
-        return await _retrieve(services, tenant_of(request, settings.identity_headers), key, query)
+        return await _retrieve(services, tenant_of(request), key, query)
 
     @router.post("/retrieve")
     async def retrieve_post(request: Request) -> JSONResponse:
@@ -85,12 +82,12 @@ def api_router(services: Services) -> APIRouter:
         key, query = body.get("hash"), body.get("query")
         if not isinstance(key, str) or (query is not None and not isinstance(query, str)):
             raise InvalidRequest("body must carry 'hash' (string) and optionally 'query'")
-        return await _retrieve(services, tenant_of(request, settings.identity_headers), key, query)
+        return await _retrieve(services, tenant_of(request), key, query)
 
     @router.post("/retrieve/tool_call")
     async def retrieve_tool_call(request: Request) -> JSONResponse:
         provider, call_id, key = ccr.parse_tool_call(parse_object(await request.body()).value)
-        tenant = tenant_of(request, settings.identity_headers)
+        tenant = tenant_of(request)
         original = await _original(services, tenant, key)
         data: dict[str, Any] = (
             {"hash": key, "original_content": original}

@@ -54,8 +54,8 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="headroom-gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(health_router(services))
     app.include_router(api_router(services))
-    if services.accounting is not None:  # /stats, /stats/insights, /stats-history, /sessions...
-        app.include_router(stats_router(services, services.accounting.pricing))
+    # /stats, /stats/insights, /stats-history, /sessions...
+    app.include_router(stats_router(services, services.accounting.pricing))
     app.include_router(config_router(services))
     app.include_router(dashboard_router())
     if services.engines.text_compressor is not None:
@@ -63,12 +63,8 @@ def create_app(services: Services) -> FastAPI:
     metrics = make_asgi_app(registry=services.telemetry.registry)
     app.router.routes.append(Route("/metrics", AsgiEndpoint(metrics), methods=["GET"]))
     install_error_handlers(app, services.telemetry.http_error)
-    recorder = None
-    if services.accounting is not None:  # every proxied request becomes a usage row
-        recorder = LedgerRecorder(services.accounting)
-    app.include_router(
-        proxy_router(services, recorder)
-    )  # last: its /v1/ catch-all forwards the rest
+    # last: its /v1/ catch-all forwards the rest; every proxied request becomes a usage row
+    app.include_router(proxy_router(services, LedgerRecorder(services.accounting)))
     app.add_middleware(InFlight, gauge=services.telemetry.in_flight)
     settings, count = services.settings, services.telemetry.http_error
     app.add_middleware(InflateBody, max_bytes=settings.max_body_bytes, count=count)

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from adapters.bootstrap import Services
-from adapters.http.auth import require_token
 from adapters.http.identity import operator_only
 
 
@@ -18,12 +17,11 @@ def config_router(services: Services) -> APIRouter:
     """The operator's view: the operator token (as for /stats) where keys and accounting run,
     else the gateway token; never a user's key."""
     settings = services.settings
-    check = operator_only(services) if services.accounting else require_token(settings.token())
-    router = APIRouter(prefix="/v1", dependencies=[Depends(check)])
+    router = APIRouter(prefix="/v1", dependencies=[Depends(operator_only(services))])
 
     @router.get("/config")
     async def config() -> JSONResponse:
-        policy = services.policy.describe() if services.policy else None
+        policy = services.policy.describe()
         return JSONResponse({
             "cluster_id": settings.cluster_id,
             "profile": settings.profile,

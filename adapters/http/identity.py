@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 
 from adapters.bootstrap import Services
-from adapters.compress_request import ANONYMOUS_TENANT
 from adapters.http.errors import HttpError
 from adapters.http.team import team_of
 from adapters.identity.resolve import Identity, Unauthenticated
@@ -22,7 +21,6 @@ from core.tags import RequestTags, bounded, bounded_id, client_from_user_agent, 
 def identify(services: Services) -> Callable[[Request], Awaitable[None]]:
     """A dependency for /v1/*: 401 for a caller who may not call, else who it is."""
     accounting = services.accounting
-    assert accounting is not None
 
     async def check(request: Request) -> None:
         peer = request.client.host if request.client else None
@@ -37,7 +35,6 @@ def identify(services: Services) -> Callable[[Request], Awaitable[None]]:
 def operator_only(services: Services) -> Callable[[Request], Awaitable[None]]:
     """A dependency for the /stats family: the operator's token, never a user's key."""
     accounting = services.accounting
-    assert accounting is not None
 
     async def check(request: Request) -> None:
         peer = request.client.host if request.client else None
@@ -55,7 +52,7 @@ def request_tags(request: Request, services: Services, route: str) -> RequestTag
         team=bounded(team_of(request)),  # the key's team, or a trusted caller's header
         project=identity.project,
         cluster=settings.cluster_id,
-        instance=services.accounting.instance if services.accounting else "",
+        instance=services.accounting.instance,
         client=client_from_user_agent(request.headers.get("user-agent")),
         route=route,
         key_id=identity.key_id,
@@ -63,14 +60,8 @@ def request_tags(request: Request, services: Services, route: str) -> RequestTag
     )
 
 
-def tenant_of(request: Request, identity_headers: list[str]) -> str:
-    """The caller's user names the tenant (a key's user, or a trusted identity header);
-    without identity resolution, the first identity header present. State is scoped by it."""
-    identity = getattr(request.state, "identity", None)
-    if identity is not None:
-        return str(identity.user)
-    for header in identity_headers:
-        value = request.headers.get(header, "").strip()
-        if value:
-            return value
-    return ANONYMOUS_TENANT
+def tenant_of(request: Request) -> str:
+    """The caller's user names the tenant that scopes its state (a key's user, or a trusted
+    identity header), as identity resolution found it."""
+    identity: Identity = getattr(request.state, "identity", None) or Identity()
+    return identity.user

@@ -36,7 +36,6 @@ _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 def stats_router(services: Services, pricing: Callable[[], dict[str, Any]] | None = None
                  ) -> APIRouter:  # fmt: skip
     accounting = services.accounting
-    assert accounting is not None
     router = APIRouter(dependencies=[Depends(operator_only(services))])
 
     async def read(fn: Callable[..., Any], *args: Any) -> Any:

@@ -34,6 +34,4 @@ def team_of(request: Request) -> str | None:
 
 def with_policy(services: Services, request: Request, parsed: CompressRequest) -> CompressRequest:
     """The parsed request as the operator's policy for its team says it must run."""
-    if services.policy is None:
-        return parsed
     return org_policy.apply(services.policy.policy, team_of(request), parsed)

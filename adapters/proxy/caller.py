@@ -20,11 +20,11 @@ from fastapi import Request
 
 from adapters.bootstrap import Services
 from adapters.http.errors import HttpError
-from adapters.http.identity import request_tags, tenant_of
+from adapters.http.identity import request_tags
 from adapters.identity.resolve import Identity, Unauthenticated, bearer
 from adapters.identity.store import KeyRecord
 from adapters.proxy.upstream import Provider
-from core.tags import RequestTags, bounded_id
+from core.tags import RequestTags
 
 _CREDENTIAL_HEADERS = frozenset({"x-api-key", "authorization"})
 
@@ -65,8 +65,6 @@ def proxy_gate(services: Services) -> Callable[[Request], Awaitable[None]]:
 
 def _gateway_key(services: Services, request: Request) -> KeyRecord | None:
     """The active gateway key among the caller's credentials, if any."""
-    if services.accounting is None:
-        return None
     for given in (request.headers.get("x-headroom-proxy-token"),
                   request.headers.get("x-api-key"), bearer(request.headers)):  # fmt: skip
         if given:
@@ -79,10 +77,6 @@ def _gateway_key(services: Services, request: Request) -> KeyRecord | None:
 def identify_caller(services: Services, request: Request, provider: Provider) -> Caller:
     """The caller of a proxied request; HttpError 401 when keys are required and it has none."""
     settings = services.settings
-    if services.accounting is None:
-        tenant = tenant_of(request, settings.identity_headers)
-        return Caller(tenant, replace(request_tags(request, services, "proxy"),
-                                      user=bounded_id(tenant)))  # fmt: skip
     peer = request.client.host if request.client else None
     header_key = request.headers.get("x-headroom-proxy-token")
     record = services.accounting.keyring.lookup(header_key) if header_key else None
