@@ -167,13 +167,14 @@ class PolicyFile:
         }
 
     def _refuse(self, message: str, digest: str | None = None) -> bool:
-        self.last_error, self.last_error_at = message, time.time()
         self.metrics.ok.set(0)
         if self._refused != (message, digest):  # once per bad version, not once per poll
             self._refused = (message, digest)
             self.metrics.errors.inc()
             log.error("policy file %s refused, keeping policy %s: %s", self.path,
                       self._loaded.digest[:16] or "(none)", message)  # fmt: skip
+        # last: whoever sees the error in /v1/config also sees it counted and logged
+        self.last_error, self.last_error_at = message, time.time()
         return False
 
     def _recovered(self) -> None:

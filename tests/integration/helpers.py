@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,27 @@ def metric(client: httpx.Client, base_url: str, name: str, labels: str = "") -> 
         if line.startswith(wanted + " "):
             return float(line.rsplit(" ", 1)[1])
     raise KeyError(f"{wanted} not in /metrics")
+
+
+def metric_reaches(
+    client: httpx.Client,
+    base_url: str,
+    name: str,
+    labels: str,
+    expected: float,
+    timeout: float = 15.0,
+) -> float:
+    """The sample once it equals `expected` (or the last one read at `timeout`): a server
+    records some metrics a moment after the client's side of the exchange ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = metric(client, base_url, name, labels)
+        except KeyError:  # a label value appears with its first sample
+            value = float("nan")
+        if value == expected or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
 
 
 def prefix_kept(previous: list[str], current: list[str]) -> tuple[int, int]:

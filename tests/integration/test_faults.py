@@ -59,12 +59,12 @@ async def test_redis_store_fails_fast_while_down_and_recovers_by_itself(
         started = time.perf_counter()
         with pytest.raises(StoreUnavailable):
             await store.get_many(["k"])
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < 2.0  # bounded by the timeout, not the OS's
         started = time.perf_counter()
         for _ in range(20):  # circuit open: each call gives up at once
             with pytest.raises(StoreUnavailable):
                 await store.get_many(["k"])
-        assert time.perf_counter() - started < 0.1
+        assert time.perf_counter() - started < 1.0  # well under 20 timeouts (5 s)
         assert await store.ping() is False
 
         redis_control.start()
@@ -126,7 +126,7 @@ def test_redis_down_mid_session_costs_replay_only_and_replay_returns(
         assert time.monotonic() < deadline, "replay never resumed after Redis came back"
         time.sleep(0.3)  # turns arrive at agent pace, not in a tight loop
     for replica in replicas:
-        assert ready(http, replica)["shared_state"] == "ok"
+        assert readiness_returns(http, replica, RECOVERY_SECONDS)
 
 
 def test_s3_down_in_ccr_mode_falls_back_to_lossless_and_markers_return(
@@ -168,7 +168,17 @@ def test_s3_down_in_ccr_mode_falls_back_to_lossless_and_markers_return(
         time.sleep(0.5)  # agent pace: the 60 turns outlast the deadline
     assert resolved, "no CCR marker came back after S3 returned"
     for replica in replicas:
-        assert ready(http, replica)["shared_state"] == "ok"
+        assert readiness_returns(http, replica, RECOVERY_SECONDS)
+
+
+def readiness_returns(http: httpx.Client, sidecar: Sidecar, timeout: float) -> bool:
+    """/ready says `ok` again within `timeout` (its probe of a store runs on each call)."""
+    deadline = time.monotonic() + timeout
+    while ready(http, sidecar)["shared_state"] != "ok":
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def resolves(http: httpx.Client, sidecar: Sidecar, key: str, tenant: str, until: float) -> bool:

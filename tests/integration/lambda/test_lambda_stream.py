@@ -131,7 +131,7 @@ def entrypoint(
 def test_the_entrypoint_streams_a_proxied_call_event_by_event(
     entrypoint: str, fake_provider: FakeProvider
 ) -> None:
-    fake_provider.chunk_delay = 0.05
+    fake_provider.chunk_delay = 0.1  # wide enough apart that a loaded reader sees each
     fake_provider.enqueue(Reply.say("streamed " * 12))
     body = {"model": "claude-x", "max_tokens": 64, "stream": True,
             "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip

@@ -20,6 +20,7 @@ from adapters.ledger.schema import LATEST
 from adapters.ledger.spool import Spool
 from adapters.ledger.writer import LedgerWriter, WriterConfig
 from tests.integration.postgres_server import PostgresServer
+from tests.integration.servers import wait_until
 
 FAST = WriterConfig(flush_seconds=0.05, retry_seconds=0.2, batch_size=100)
 
@@ -129,7 +130,8 @@ def test_outage_spools_to_disk_and_replays_every_row(
             for row in rows(100, seed=2 + part):
                 writer.record(row)
             time.sleep(0.7)
-        assert writer.spooled == 300 and not writer.healthy
+        wait_until(lambda: writer.spooled == 300, 15, what="every row spooled")
+        assert not writer.healthy
         lines = sum(p.read_text().count("\n") for p in tmp_path.glob("spool-*"))
         assert lines == 300
         postgres_control.start()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from tests.fake_provider import MARKER, RETRIEVE_TOOL, Reply, ToolCall
 from tests.fake_provider.script import Exchange
 
-SLOW = 0.03  # seconds between the events of the round that calls the tool
+SLOW = 0.1  # seconds between the events of the round that calls the tool (a loaded CI
+# machine must still see its first text well before the round ends)
 
 
 def looking_then_retrieve(exchange: Exchange) -> Reply | None:

@@ -102,9 +102,9 @@ async def test_hits_slide_the_expiry_and_misses_do_not_create_keys(
 
 async def test_sliding_expiry_keeps_an_active_session_alive(store: RedisSessionStore) -> None:
     [key] = keys(1)
-    await store.put_many({key: b"v"}, 1)
-    for _ in range(3):  # 1.8 s in all: past the 1 s TTL, but touched every 0.6 s
-        time.sleep(0.6)
+    await store.put_many({key: b"v"}, 3)
+    for _ in range(3):  # 4.5 s in all: past the 3 s TTL, but touched every 1.5 s
+        time.sleep(1.5)
         assert await store.get_many([key]) == [b"v"]
 
 

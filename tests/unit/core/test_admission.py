@@ -66,11 +66,12 @@ def test_a_full_queue_sheds_without_waiting() -> None:
             started = time.perf_counter()
             with pytest.raises(Shed):
                 await admission.run(pool, 5, lambda: None)
+            shed_after = time.perf_counter() - started
             release.set()
             await held
-            return time.perf_counter() - started
+            return shed_after
 
-    assert asyncio.run(main()) < 0.2
+    assert asyncio.run(main()) < 0.5  # at once; max_wait_seconds (5 s) never came into it
 
 
 def test_the_slot_stays_taken_until_the_thread_ends_even_when_the_caller_gives_up() -> None:
@@ -87,9 +88,8 @@ def test_the_slot_stays_taken_until_the_thread_ends_even_when_the_caller_gives_u
             with pytest.raises(Shed):
                 await admission.run(pool, 5, lambda: None)
             release.set()
-            for _ in range(100):
-                if admission.active == 0:
-                    break
+            deadline = time.monotonic() + 10
+            while admission.active and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
             await admission.run(pool, 5, lambda: None)
             return held_while_running, admission.active
