@@ -181,11 +181,11 @@ def test_a_stalled_body_gets_408_within_the_timeout(sidecar: Sidecar) -> None:
     head = (b"POST /v1/compress HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Content-Length: 100\r\n\r\n")  # fmt: skip
     started = time.perf_counter()
-    answer = exchange(sidecar, head + b'{"messages":', wait=READ_TIMEOUT + 5)
+    answer = exchange(sidecar, head + b'{"messages":', wait=READ_TIMEOUT + 10)
     elapsed = time.perf_counter() - started
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b"connection: close" in answer.lower()
-    assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + 3  # answered, and the connection closed
+    assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + 5  # answered, and the connection closed
     assert strict_json(answer.split(b"\r\n\r\n", 1)[1])["error"]["type"] == "request_timeout"
 
 
