@@ -48,10 +48,13 @@ class Ledger:
         instance: str,
         config: WriterConfig = WriterConfig(),
         pricer: Pricer | None = None,
+        reader: Database | None = None,
     ) -> Ledger:
+        """The writer always gets its own connection (a slow /stats query never holds up a
+        batch); `reader` is a connection the caller already holds, to share for reads."""
         spool = Spool(data_dir / "ledger-spool", instance)
         writer = LedgerWriter(open_database(database_url, data_dir), spool, config, pricer)
-        return cls(writer, open_database(database_url, data_dir))
+        return cls(writer, reader or open_database(database_url, data_dir))
 
     def start(self) -> None:
         self.writer.start()

@@ -62,5 +62,18 @@ def test_a_proxied_request_is_one_priced_row_with_provider_usage(
         assert summary["cost"]["total_saved_usd"] == pytest.approx(
             compressed["cost_without_usd"] - billed, abs=1e-6)  # fmt: skip
         assert "claude-sonnet-4-5" in accounting.pricing()["models"]
+        if url is not None:  # keys and /stats share one connection; the writer has its own
+            assert gateway_connections(url) == 2
     finally:
         accounting.close()
+
+
+def gateway_connections(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, application_name="hgw-test") as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND application_name = 'headroom-gateway'"
+                           ).fetchone()  # fmt: skip
+    assert row is not None
+    return int(row[0])
