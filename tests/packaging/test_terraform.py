@@ -1059,10 +1059,16 @@ def test_managed_shared_database_is_private_encrypted_and_tls_only() -> None:
     assert url.startswith("postgresql://") and url.endswith("?sslmode=require")
 
 
-def _managed_values() -> dict[str, Any]:
+#: `contains(local.provider_key_names, "K") ? "K" : ""`: the chart's key name when K was given
+_GIVEN_KEY = r'\$\{contains\(local\.provider_key_names, "(\w+)"\) \? "\1" : ""\}'
+
+
+def _managed_values(provider_keys: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The example's chart values with each Terraform expression replaced by a value of its
-    type, as an apply would produce them."""
+    type, as an apply would produce them; `provider_keys`: the names of the organisation's
+    keys given in var.provider_keys (e.g. "anthropic_api_key")."""
     cfg = config(MANAGED)
+    key_secret = cfg.resource("kubernetes_secret_v1", "provider_keys")["metadata"][0]["name"]
     secrets = {
         f"${{kubernetes_secret_v1.{name}.metadata[0].name}}": body["metadata"][0]["name"]
         for (_, name), body in cfg.resources("kubernetes_secret_v1").items()
@@ -1095,6 +1101,11 @@ def _managed_values() -> dict[str, Any]:
         if isinstance(value, str) and value.startswith("${"):
             if value in concrete:
                 return concrete[value]
+            given = re.fullmatch(_GIVEN_KEY, value)
+            if given:
+                return given.group(1) if given.group(1) in provider_keys else ""
+            if value.startswith("${length(kubernetes_secret_v1.provider_keys) > 0 ?"):
+                return key_secret if provider_keys else ""
             if "kms_key_arn" in value:
                 return "arn:aws:kms:eu-west-1:123456789012:key/1234"
             if "aws_iam_role.this.arn" in value:
@@ -1140,6 +1151,38 @@ def test_managed_shared_values_fit_the_chart_schema_and_render_the_profile(
         "headroom-gateway-redis",
         "headroom-gateway-database",
     ]
+
+
+def test_managed_shared_mounts_the_organisations_provider_keys_only_when_given() -> None:
+    """Managed proxy callers need the organisation's key upstream: a sensitive variable
+    becomes a Secret the chart mounts, with only the keys given (else none, and no mount)."""
+    from tests.packaging.k8s_support import HELM, find, render
+
+    cfg = config(MANAGED)
+    variable = cfg.variables()["provider_keys"]
+    assert variable["sensitive"] is True and variable["default"] is None
+    secret = cfg.resource("kubernetes_secret_v1", "provider_keys")
+    assert secret["count"] == "${length(local.provider_key_names) > 0 ? 1 : 0}"
+    assert secret["data"] == "${local.provider_keys}"
+    assert cfg.locals()["provider_key_names"].startswith("${nonsensitive(")
+    if HELM is None:
+        pytest.skip(f"helm missing: {INSTALL_HINT}")
+    for given, mounted in [(frozenset(), None),
+                           (frozenset({"anthropic_api_key"}), ["anthropic_api_key"]),
+                           (frozenset({"anthropic_api_key", "openai_api_key"}),
+                            ["anthropic_api_key", "openai_api_key"])]:  # fmt: skip
+        with tempfile.TemporaryDirectory() as scratch:
+            values_file = Path(scratch) / "values.yaml"
+            values_file.write_text(yaml.safe_dump(_managed_values(given)))
+            spec = find(render([values_file], namespace="headroom"), "Deployment")["spec"]
+        sources = spec["template"]["spec"]["volumes"][2]["projected"]["sources"]
+        name = secret["metadata"][0]["name"]
+        keys = [s["secret"] for s in sources if s["secret"]["name"] == name]
+        if mounted is None:
+            assert keys == []
+        else:
+            assert [item["key"] for item in keys[0]["items"]] == mounted
+            assert [item["path"] for item in keys[0]["items"]] == mounted
 
 
 def test_managed_shared_policy_file_is_one_the_gateway_accepts() -> None:

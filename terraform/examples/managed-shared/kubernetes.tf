@@ -53,3 +53,26 @@ resource "kubernetes_secret_v1" "database" {
     database_url = "postgresql://${aws_db_instance.this.username}:${random_password.database.result}@${aws_db_instance.this.endpoint}/${aws_db_instance.this.db_name}?sslmode=require"
   }
 }
+
+# The organisation's provider keys, when given: the chart mounts them for managed callers.
+locals {
+  provider_keys = var.provider_keys == null ? {} : {
+    for name, key in {
+      anthropic_api_key = var.provider_keys.anthropic
+      openai_api_key    = var.provider_keys.openai
+    } : name => key if key != null
+  }
+  # Which keys were given, never what they are: safe to show in a plan and to count on.
+  provider_key_names = nonsensitive(toset(keys(local.provider_keys)))
+}
+
+resource "kubernetes_secret_v1" "provider_keys" {
+  count = length(local.provider_key_names) > 0 ? 1 : 0
+
+  metadata {
+    name      = "headroom-gateway-provider-keys"
+    namespace = kubernetes_namespace_v1.this.metadata[0].name
+  }
+
+  data = local.provider_keys
+}

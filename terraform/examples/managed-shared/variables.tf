@@ -98,6 +98,16 @@ variable "database" {
   default = {}
 }
 
+variable "provider_keys" {
+  description = "The organisation's provider keys for managed proxy callers (a developer holds only a gateway key; this key goes upstream in its place). Kept in a Kubernetes Secret and, like the database password, in Terraform state: keep the state encrypted. Null: managed calls get 503, developers' own keys still work."
+  type = object({
+    anthropic = optional(string)
+    openai    = optional(string)
+  })
+  default   = null
+  sensitive = true
+}
+
 variable "helm_values" {
   description = "Further values files (YAML strings) for the chart, applied after this example's."
   type        = list(string)
