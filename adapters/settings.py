@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     body_read_timeout_seconds: float = Field(
         10.0, gt=0, description="408 when the body stalls this long"
     )
+    header_read_timeout_seconds: float = Field(
+        10.0, gt=0, description="408 and close when a request's headers take longer"
+    )
     max_header_bytes: int = Field(32 * 2**10, gt=0, description="431 above this")
     max_headers: int = Field(100, gt=0, description="431 above this many header fields")
     sweep_interval_seconds: float = Field(60.0, gt=0, description="expired-state sweep period")

@@ -69,6 +69,7 @@ def _serve(settings: Settings) -> int:
 
     from adapters.bootstrap import bootstrap
     from adapters.http.app import create_app
+    from adapters.http.header_deadline import header_deadline_protocol
     from core.org_policy import PolicyError
 
     try:
@@ -78,8 +79,11 @@ def _serve(settings: Settings) -> int:
         return 2
     app = create_app(services)
     # h11 rather than httptools: it caps the bytes buffered before headers are complete, so
-    # no header stream grows memory unbounded (the app answers 431 below that cap).
-    uvicorn.run(app, host=settings.host, port=settings.port, http="h11",
+    # no header stream grows memory unbounded (the app answers 431 below that cap); and
+    # headers that never finish arriving get a deadline.
+    protocol = header_deadline_protocol(settings.header_read_timeout_seconds,
+                                        services.telemetry.http_error)  # fmt: skip
+    uvicorn.run(app, host=settings.host, port=settings.port, http=protocol,
                 h11_max_incomplete_event_size=2 * settings.max_header_bytes,
                 log_level=settings.log_level.lower(), access_log=False)  # fmt: skip
     return 0

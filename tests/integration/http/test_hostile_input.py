@@ -21,12 +21,14 @@ from tests import corpus
 from tests.processes import REPO, Sidecar
 
 READ_TIMEOUT = 1.0
+HEADER_TIMEOUT = 1.5
 
 
 @pytest.fixture(scope="module")
 def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
     env = {"HEADROOM_DATA_DIR": str(tmp_path_factory.mktemp("data")),
            "HEADROOM_BODY_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
+           "HEADROOM_HEADER_READ_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
            "HEADROOM_MAX_BODY_BYTES": str(2**20)}  # fmt: skip
     with Sidecar(env) as running:
         yield running
@@ -187,6 +189,69 @@ def test_a_stalled_body_gets_408_within_the_timeout(sidecar: Sidecar) -> None:
     assert b"connection: close" in answer.lower()
     assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + 5  # answered, and the connection closed
     assert strict_json(answer.split(b"\r\n\r\n", 1)[1])["error"]["type"] == "request_timeout"
+
+
+def test_headers_trickled_byte_by_byte_get_408_at_the_deadline(sidecar: Sidecar) -> None:
+    """Slowloris: each byte arrives before any per-read timeout would fire, but the headers
+    never finish. The deadline runs from the connection, not from the last byte."""
+    head = b"POST /v1/compress HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
+    started = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", sidecar.port), timeout=HEADER_TIMEOUT + 10) as sock:
+        answer = b""
+        for byte in head:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:  # closed on us: what follows is the answer
+                break
+            time.sleep(0.1)
+            if time.perf_counter() - started > HEADER_TIMEOUT + 10:
+                break
+        while chunk := sock.recv(65536):
+            answer += chunk
+    elapsed = time.perf_counter() - started
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert b"connection: close" in answer.lower()
+    assert strict_json(answer.split(b"\r\n\r\n", 1)[1])["error"]["type"] == "request_timeout"
+    assert HEADER_TIMEOUT <= elapsed < HEADER_TIMEOUT + 5  # 200 bytes would take 20 s
+    errors = httpx.get(f"{sidecar.url}/metrics").text
+    assert 'headroom_http_errors_total{status="408"}' in errors
+
+
+def test_a_connection_that_sends_nothing_is_closed_at_the_deadline(sidecar: Sidecar) -> None:
+    started = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", sidecar.port), timeout=HEADER_TIMEOUT + 10) as sock:
+        assert sock.recv(65536) == b""  # closed without an answer: there was no request
+    assert HEADER_TIMEOUT <= time.perf_counter() - started < HEADER_TIMEOUT + 5
+
+
+def test_a_keep_alive_connection_outlives_the_header_deadline_between_requests(
+    sidecar: Sidecar,
+) -> None:
+    """The deadline covers each request's headers, not an idle kept-alive connection (that
+    is uvicorn's keep-alive timeout, 5 s): one socket, requests further apart than it."""
+    with socket.create_connection(("127.0.0.1", sidecar.port), timeout=10) as sock:
+        for _ in range(3):
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            head, _, body = read_response(sock)
+            assert head.startswith(b"HTTP/1.1 200 ") and json.loads(body)["status"] == "ok"
+            time.sleep(HEADER_TIMEOUT * 1.5)
+
+
+def read_response(sock: socket.socket) -> tuple[bytes, bytes, bytes]:
+    """One HTTP/1.1 response with a Content-Length, read off a kept-alive socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))  # fmt: skip
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        body += chunk
+    return head, b"", body
 
 
 @pytest.mark.parametrize("extra", [b"X-Big: " + b"a" * 40_000 + b"\r\n",
