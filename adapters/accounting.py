@@ -86,7 +86,7 @@ def build_accounting(settings: Settings, registry: CollectorRegistry) -> Account
     """Keys, identity, prices, the ledger and the usage exports; `registry` is the app's
     Prometheus registry (usage counters join the request metrics there)."""
     assert settings.data_dir is not None
-    prices = load_price_table(settings.pricing_file)
+    prices = load_price_table(settings.pricing_file, price_map=settings.price_map_file)
     sinks, closers = build_usage_exports(settings, prices, registry)
     url = database_url(settings)
     instance = settings.instance_id or socket.gethostname()

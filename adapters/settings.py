@@ -97,6 +97,9 @@ class Settings(BaseSettings):
 
     # Prices and usage exports (issue 12).
     pricing_file: Path | None = Field(None, description="operator prices, YAML or JSON")
+    price_map_file: Path | None = Field(
+        None, description="litellm's model price map; unset: the installed litellm's"
+    )
     pricing_cache: Literal["5m", "1h", "off"] = Field(
         "5m", description="compress mode: how new tokens are priced (cache write TTL or none)"
     )

@@ -2,11 +2,12 @@
 
 headroom-ai's full dependency set is ~430 MB, over Lambda's 250 MB unzipped limit; the
 compress path needs a fraction of it. So headroom-ai goes in without its dependencies, then
-only the ones it imports on that path (litellm, ast-grep and hf-xet stay out). tiktoken's
-vocabulary files, which litellm ships, are copied to `tiktoken_cache/` beside the handler,
-because tiktoken would otherwise download them at run time. Bytecode is compiled with
-unchecked hashes by a python3.12 when one is found: /var/task is read-only, so without it
-every cold start recompiles every module. Fails above the size limit.
+only the ones it imports on that path (litellm, ast-grep and hf-xet stay out). Two data
+files litellm ships are copied beside the handler instead: tiktoken's vocabulary to
+`tiktoken_cache/` (tiktoken would otherwise download it at run time) and the model price map
+to `price_map/` (the usage ledger, metrics and OTLP price requests with it). Bytecode is
+compiled with unchecked hashes by a python3.12 when one is found: /var/task is read-only, so
+without it every cold start recompiles every module. Fails above the size limit.
 
     python lambda/build_zip.py --arch x86_64|arm64 [--python-version 3.12] [--out dist/]
     python lambda/build_zip.py --verify dist/headroom-gateway-lambda-x86_64.zip
@@ -28,6 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PACKAGES = ("core", "adapters", "sidecar")
+#: What the zip takes from litellm's package (litellm itself stays out).
+VOCABULARY_DIR = "litellm_core_utils/tokenizers"
+PRICE_MAP = "model_prices_and_context_window_backup.json"
 #: Lambda's limit on a function's unzipped deployment package (250 MB).
 UNZIPPED_LIMIT_BYTES = 250 * 2**20
 #: Larger zips cannot be uploaded directly; they go through S3.
@@ -70,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     target.mkdir(parents=True)
     install_dependencies(target, args.arch, args.python_version, pin=not args.no_pin)
     copy_project(target)
-    copy_vocabulary(target / "tiktoken_cache", args.build_dir)
+    litellm = litellm_data(args.build_dir)
+    copy_vocabulary(litellm / VOCABULARY_DIR, target / "tiktoken_cache")
+    (target / "price_map").mkdir()
+    shutil.copy2(litellm / PRICE_MAP, target / "price_map" / PRICE_MAP)
     strip(target)
     compiler = args.compile_python or find_python(args.python_version)
     if compiler:
@@ -155,9 +162,8 @@ def copy_project(target: Path) -> None:
     shutil.copy2(ROOT / "lambda" / "handler.py", target / "handler.py")
 
 
-def copy_vocabulary(destination: Path, build_dir: Path) -> None:
+def copy_vocabulary(source: Path, destination: Path) -> None:
     """tiktoken's cache layout (files named by the sha1 of their URL), taken from litellm."""
-    source = _installed_litellm_vocabulary() or _downloaded_litellm_vocabulary(build_dir)
     destination.mkdir(parents=True)
     copied = 0
     for file in source.iterdir():
@@ -168,29 +174,26 @@ def copy_vocabulary(destination: Path, build_dir: Path) -> None:
         raise SystemExit(f"no tokenizer vocabulary files in {source}")
 
 
-def _installed_litellm_vocabulary() -> Path | None:
-    spec = importlib.util.find_spec("litellm")  # located, not imported (slow to import)
+def litellm_data(build_dir: Path) -> Path:
+    """litellm's package directory, for the data files the zip ships from it: the installed
+    one (located, not imported: slow to import), else its wheel's, fetched without
+    dependencies and only those files taken out."""
+    spec = importlib.util.find_spec("litellm")
     for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location) / "litellm_core_utils" / "tokenizers"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-def _downloaded_litellm_vocabulary(build_dir: Path) -> Path:
-    """No litellm here: fetch its wheel (no dependencies) and take the vocabulary out."""
+        if (Path(location) / PRICE_MAP).is_file() and (Path(location) / VOCABULARY_DIR).is_dir():
+            return Path(location)
     download = build_dir / "litellm-wheel"
     subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
                     "--only-binary=:all:", "--dest", str(download), "litellm"],
                    check=True)  # fmt: skip
     wheel = sorted(download.glob("litellm-*.whl"))[-1]
-    extracted = build_dir / "litellm-vocabulary"
-    prefix = "litellm/litellm_core_utils/tokenizers/"
+    extracted = build_dir / "litellm-data"
+    wanted = (f"litellm/{VOCABULARY_DIR}/", f"litellm/{PRICE_MAP}")
     with zipfile.ZipFile(wheel) as archive:
         for name in archive.namelist():
-            if name.startswith(prefix) and not name.endswith("/"):
+            if name.startswith(wanted) and not name.endswith("/"):
                 archive.extract(name, extracted)
-    return extracted / prefix
+    return extracted / "litellm"
 
 
 def strip(target: Path) -> None:

@@ -16,9 +16,12 @@ from adapters.bootstrap import bootstrap
 from adapters.http.app import create_app
 from adapters.settings import Settings
 
-_vocabulary = Path(__file__).resolve().parent / "tiktoken_cache"  # shipped by build_zip.py
-if _vocabulary.is_dir():
-    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_vocabulary))
+_task_root = Path(__file__).resolve().parent  # what build_zip.py ships beside the handler
+if (_task_root / "tiktoken_cache").is_dir():
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_task_root / "tiktoken_cache"))
+_price_map = _task_root / "price_map" / "model_prices_and_context_window_backup.json"
+if _price_map.is_file():  # litellm, whose map it is, stays out of the zip
+    os.environ.setdefault("HEADROOM_PRICE_MAP_FILE", str(_price_map))
 os.environ.setdefault("HEADROOM_PROFILE", "lambda")
 os.environ.setdefault("HEADROOM_WORKSPACE_DIR", "/tmp/headroom")  # only /tmp is writable
 

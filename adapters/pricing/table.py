@@ -49,18 +49,25 @@ def bundled_price_map_path() -> Path | None:
     return None
 
 
-def load_price_table(pricing_file: Path | None = None, *, shipped: bool = True) -> PriceTable:
+def load_price_table(
+    pricing_file: Path | None = None, *, shipped: bool = True, price_map: Path | None = None
+) -> PriceTable:
     """The shipped prices (unless `shipped` is False) with the operator's file applied.
 
-    A missing shipped map is logged and leaves only the operator's models; a bad operator
-    file raises PricingFileError, since silently wrong prices would mislead chargeback.
+    `price_map`: litellm's map at this path (the Lambda zip ships a copy and no litellm),
+    else the one inside the installed litellm. A missing shipped map is logged and leaves
+    only the operator's models; a bad operator file raises PricingFileError, since silently
+    wrong prices would mislead chargeback.
     """
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # if litellm loads later
     operator = _read_operator_file(pricing_file) if pricing_file else {}
     entries: Mapping[str, Any] = {}
     sources = []
     if shipped and not operator.get("replace_shipped", False):
-        path = bundled_price_map_path()
+        if price_map is not None and not price_map.is_file():
+            log.warning("price map %s not found; looking in the installed litellm", price_map)
+            price_map = None
+        path = price_map or bundled_price_map_path()
         if path is None:
             log.warning("litellm's bundled price map was not found; only operator prices apply")
         else:

@@ -104,6 +104,18 @@ def test_tiktoken_vocabulary_ships_beside_the_handler(names: set[str]) -> None:
     assert '"tiktoken_cache"' in handler
 
 
+def test_the_model_price_map_ships_beside_the_handler(names: set[str], lambda_zip: Path) -> None:
+    """litellm stays out of the zip, its price map comes along: requests are priced."""
+    shipped = "price_map/model_prices_and_context_window_backup.json"
+    assert shipped in names
+    with zipfile.ZipFile(lambda_zip) as bundle:
+        prices = json.loads(bundle.read(shipped))
+    assert prices["claude-sonnet-4-5"]["input_cost_per_token"] > 0
+    assert prices["gpt-4o"]["output_cost_per_token"] > 0
+    handler = (ROOT / "lambda" / "handler.py").read_text()
+    assert '"price_map"' in handler and "HEADROOM_PRICE_MAP_FILE" in handler
+
+
 def test_bytecode_is_precompiled_for_312_with_unchecked_hashes(lambda_zip: Path) -> None:
     """/var/task is read-only: without .pyc, every cold start compiles every module; with
     timestamp-checked .pyc, unzipping changes the times and they are ignored."""
@@ -153,6 +165,8 @@ def test_dockerfile_builds_the_same_task_root_on_the_lambda_base_image() -> None
         assert env.get(key) == value, key
     assert env["HEADROOM_PROFILE"] == "lambda"
     assert env["TIKTOKEN_CACHE_DIR"] == "/var/task/tiktoken_cache"
+    assert env["HEADROOM_PRICE_MAP_FILE"] == (
+        "/var/task/price_map/model_prices_and_context_window_backup.json")  # fmt: skip
     assert env["HEADROOM_DATA_DIR"].startswith("/tmp/")
     build = dockerfile.stage("build")
     assert any("lambda/build_zip.py" in run and "--arch" in run for run in build.all("RUN"))

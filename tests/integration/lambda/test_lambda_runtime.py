@@ -7,6 +7,7 @@ zip lacks fails here as it would in AWS.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -99,6 +100,24 @@ def test_base64_encoded_body(lambda_container: Container) -> None:
     response = compress(lambda_container, event)
     assert response["statusCode"] == 200
     assert response_json(response)["tokens_saved"] > 0
+
+
+def test_requests_are_priced_from_the_shipped_price_map(lambda_container: Container) -> None:
+    """litellm is not in the zip; its price map is, so usage carries dollars (metrics, OTLP,
+    ledger) instead of counting every request as unpriced."""
+    response = compress(
+        lambda_container, function_url("POST", "/v1/compress", tool_request("json", 60), session())
+    )
+    assert response["statusCode"] == 200
+    scraped, _ = invoke(lambda_container, function_url("GET", "/metrics"))
+    body = scraped.get("body") or ""
+    text = base64.b64decode(body).decode() if scraped.get("isBase64Encoded") else body
+    costs = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+             if line.startswith("headroom_usage_cost_usd_total{")
+             and 'scenario="without_headroom"' in line]  # fmt: skip
+    assert costs and sum(costs) > 0, text[:2000]
+    assert not [line for line in text.splitlines()
+                if line.startswith("headroom_usage_unpriced_requests_total{")]  # fmt: skip
 
 
 def test_body_over_6_mib_is_a_413_json_error(lambda_container: Container) -> None:

@@ -257,6 +257,21 @@ def test_shipped_table_is_litellms_bundled_map() -> None:
     assert table.family("anthropic/claude-sonnet-4-5-20250929") == "claude-sonnet-4-5"
 
 
+def test_a_price_map_file_stands_in_for_litellms(tmp_path: Path) -> None:
+    """HEADROOM_PRICE_MAP_FILE (the Lambda zip's copy, litellm absent): that map is read; a
+    path that is not there falls back to the installed litellm's, with a warning."""
+    shipped = tmp_path / "map.json"
+    shipped.write_text(json.dumps({"sample_spec": {}, "acme-model": {
+        "input_cost_per_token": 2e-6, "output_cost_per_token": 8e-6}}))  # fmt: skip
+    table = load_price_table(price_map=shipped)
+    acme = table.price("acme-model")
+    assert acme is not None and (acme.per_million()["input"], acme.per_million()["output"]) == (
+        2.0, 8.0)  # fmt: skip
+    assert table.price("claude-sonnet-4-5") is None and "map.json" in table.source
+    fallback = load_price_table(price_map=tmp_path / "absent.json")
+    assert fallback.price("claude-sonnet-4-5") is not None
+
+
 def test_operator_yaml_overrides_adds_and_aliases(tmp_path: Path) -> None:
     path = tmp_path / "prices.yaml"
     path.write_text(
