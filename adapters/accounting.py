@@ -92,8 +92,9 @@ def build_accounting(settings: Settings, registry: CollectorRegistry) -> Account
     instance = settings.instance_id or socket.gethostname()
     fp_key = settings.fingerprint_key.get_secret_value().encode() if settings.fingerprint_key \
         else None  # fmt: skip
-    reads = open_database(url, settings.data_dir)  # key refreshes and /stats: short reads
-    keyring = KeyRing(KeyStore(reads), settings.keys_refresh_seconds, fp_key)
+    # key refreshes and ledger batches: short, so they share a connection; /stats has its own
+    shared = open_database(url, settings.data_dir)
+    keyring = KeyRing(KeyStore(shared), settings.keys_refresh_seconds, fp_key)
     keyring.refresh()
     keyring.start()
     resolver = IdentityResolver(
@@ -113,7 +114,8 @@ def build_accounting(settings: Settings, registry: CollectorRegistry) -> Account
             retention_days=settings.ledger_retention_days,
         )
         pricer = ledger_pricer(prices, settings.pricing_cache)  # runs on the writer thread
-        ledger = Ledger.open(url, settings.data_dir, instance, config, pricer, reader=reads)
+        ledger = Ledger.open(url, settings.data_dir, instance, config, pricer,
+                             writer_database=shared)  # fmt: skip
         ledger.start()
         register_ledger_metrics(registry, ledger.writer)
         sinks.insert(0, ledger)

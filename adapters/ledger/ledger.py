@@ -48,13 +48,15 @@ class Ledger:
         instance: str,
         config: WriterConfig = WriterConfig(),
         pricer: Pricer | None = None,
-        reader: Database | None = None,
+        writer_database: Database | None = None,
     ) -> Ledger:
-        """The writer always gets its own connection (a slow /stats query never holds up a
-        batch); `reader` is a connection the caller already holds, to share for reads."""
+        """The /stats reader always gets its own connection, so a slow query holds up neither
+        a batch nor a key refresh; `writer_database` is a connection the caller already holds
+        (the keyring's), for the writer's short batches to share."""
         spool = Spool(data_dir / "ledger-spool", instance)
-        writer = LedgerWriter(open_database(database_url, data_dir), spool, config, pricer)
-        return cls(writer, reader or open_database(database_url, data_dir))
+        database = writer_database or open_database(database_url, data_dir)
+        writer = LedgerWriter(database, spool, config, pricer)
+        return cls(writer, open_database(database_url, data_dir))
 
     def start(self) -> None:
         self.writer.start()

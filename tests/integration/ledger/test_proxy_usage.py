@@ -62,7 +62,7 @@ def test_a_proxied_request_is_one_priced_row_with_provider_usage(
         assert summary["cost"]["total_saved_usd"] == pytest.approx(
             compressed["cost_without_usd"] - billed, abs=1e-6)  # fmt: skip
         assert "claude-sonnet-4-5" in accounting.pricing()["models"]
-        if url is not None:  # keys and /stats share one connection; the writer has its own
+        if url is not None:  # keys and the writer share one connection; /stats has its own
             assert gateway_connections(url) == 2
     finally:
         accounting.close()
