@@ -1104,8 +1104,11 @@ def _managed_values(provider_keys: frozenset[str] = frozenset()) -> dict[str, An
             given = re.fullmatch(_GIVEN_KEY, value)
             if given:
                 return given.group(1) if given.group(1) in provider_keys else ""
-            if value.startswith("${length(kubernetes_secret_v1.provider_keys) > 0 ?"):
-                return key_secret if provider_keys else ""
+            if value == "${one(kubernetes_secret_v1.provider_keys[*].metadata[0].name)}":
+                return key_secret if provider_keys else None
+            if value == ("${length(local.provider_key_names) > 0 ? "
+                         "local.provider_key_values : tomap({})}"):  # fmt: skip
+                return walk(cfg.locals()["provider_key_values"]) if provider_keys else {}
             if "kms_key_arn" in value:
                 return "arn:aws:kms:eu-west-1:123456789012:key/1234"
             if "aws_iam_role.this.arn" in value:
@@ -1167,22 +1170,27 @@ def test_managed_shared_mounts_the_organisations_provider_keys_only_when_given()
     assert cfg.locals()["provider_key_names"].startswith("${nonsensitive(")
     if HELM is None:
         pytest.skip(f"helm missing: {INSTALL_HINT}")
-    for given, mounted in [(frozenset(), None),
-                           (frozenset({"anthropic_api_key"}), ["anthropic_api_key"]),
-                           (frozenset({"anthropic_api_key", "openai_api_key"}),
-                            ["anthropic_api_key", "openai_api_key"])]:  # fmt: skip
+    by_hand = {"providerKeys": {"existingSecret": "made-by-hand"}}  # var.helm_values, README way
+    name = secret["metadata"][0]["name"]
+    for given, operator, mounted in [
+        (frozenset(), {}, {}),
+        (frozenset(), by_hand, {"made-by-hand": ["anthropic_api_key"]}),  # still mounted
+        (frozenset({"anthropic_api_key"}), {}, {name: ["anthropic_api_key"]}),
+        (frozenset({"anthropic_api_key", "openai_api_key"}), {},
+         {name: ["anthropic_api_key", "openai_api_key"]}),
+    ]:  # fmt: skip
         with tempfile.TemporaryDirectory() as scratch:
-            values_file = Path(scratch) / "values.yaml"
+            values_file, operator_file = Path(scratch) / "values.yaml", Path(scratch) / "op.yaml"
             values_file.write_text(yaml.safe_dump(_managed_values(given)))
-            spec = find(render([values_file], namespace="headroom"), "Deployment")["spec"]
-        sources = spec["template"]["spec"]["volumes"][2]["projected"]["sources"]
-        name = secret["metadata"][0]["name"]
-        keys = [s["secret"] for s in sources if s["secret"]["name"] == name]
-        if mounted is None:
-            assert keys == []
-        else:
-            assert [item["key"] for item in keys[0]["items"]] == mounted
-            assert [item["path"] for item in keys[0]["items"]] == mounted
+            operator_file.write_text(yaml.safe_dump(operator))
+            objects = render([values_file, operator_file], namespace="headroom")
+        spec = find(objects, "Deployment")["spec"]["template"]["spec"]
+        sources = spec["volumes"][2]["projected"]["sources"]
+        files = {"anthropic_api_key", "openai_api_key"}  # where the gateway reads provider keys
+        secrets = [s["secret"] for s in sources]
+        keys = {s["name"]: [item["key"] for item in s["items"]]
+                for s in secrets if {i["path"] for i in s.get("items", [])} & files}  # fmt: skip
+        assert keys == mounted, (given, operator)
 
 
 def test_managed_shared_policy_file_is_one_the_gateway_accepts() -> None:

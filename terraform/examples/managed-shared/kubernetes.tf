@@ -60,10 +60,18 @@ locals {
     for name, key in {
       anthropic_api_key = var.provider_keys.anthropic
       openai_api_key    = var.provider_keys.openai
-    } : name => key if key != null
+    } : name => key if key != null && key != "" # an unset variable expanded to "" is no key
   }
   # Which keys were given, never what they are: safe to show in a plan and to count on.
   provider_key_names = nonsensitive(toset(keys(local.provider_keys)))
+
+  # The chart's providerKeys when keys were given; otherwise the chart's own defaults stay,
+  # so an operator's Secret made by hand (set through var.helm_values) keeps its mount.
+  provider_key_values = {
+    existingSecret = one(kubernetes_secret_v1.provider_keys[*].metadata[0].name)
+    anthropicKey   = contains(local.provider_key_names, "anthropic_api_key") ? "anthropic_api_key" : ""
+    openaiKey      = contains(local.provider_key_names, "openai_api_key") ? "openai_api_key" : ""
+  }
 }
 
 resource "kubernetes_secret_v1" "provider_keys" {

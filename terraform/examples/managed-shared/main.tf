@@ -83,11 +83,7 @@ locals {
       existingSecret    = kubernetes_secret_v1.database.metadata[0].name
       existingSecretKey = "database_url"
     }
-    providerKeys = {
-      existingSecret = length(kubernetes_secret_v1.provider_keys) > 0 ? kubernetes_secret_v1.provider_keys[0].metadata[0].name : ""
-      anthropicKey   = contains(local.provider_key_names, "anthropic_api_key") ? "anthropic_api_key" : ""
-      openaiKey      = contains(local.provider_key_names, "openai_api_key") ? "openai_api_key" : ""
-    }
+    providerKeys = length(local.provider_key_names) > 0 ? local.provider_key_values : tomap({})
     policy = {
       enabled = true
       content = local.policy
