@@ -70,12 +70,16 @@ def _serve(settings: Settings) -> int:
     from adapters.bootstrap import bootstrap
     from adapters.http.app import create_app
     from adapters.http.header_deadline import header_deadline_protocol
+    from adapters.pricing.table import PricingFileError
     from core.org_policy import PolicyError
 
     try:
         services = bootstrap(settings)
     except PolicyError as error:
         print(f"headroom-gateway: policy file refused: {error}", file=sys.stderr)
+        return 2
+    except PricingFileError as error:  # wrong prices would mislead chargeback: do not start
+        print(f"headroom-gateway: prices refused: {error}", file=sys.stderr)
         return 2
     app = create_app(services)
     # h11 rather than httptools: it caps the bytes buffered before headers are complete, so

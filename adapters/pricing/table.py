@@ -71,7 +71,7 @@ def load_price_table(
         if path is None:
             log.warning("litellm's bundled price map was not found; only operator prices apply")
         else:
-            entries = json.loads(path.read_text())
+            entries = _read_price_map(path)
             sources.append(f"litellm:{path.name}")
     if pricing_file:
         sources.append(f"file:{pricing_file}")
@@ -83,7 +83,19 @@ def load_price_table(
             source=", ".join(sources) or "empty",
         )
     except (ValueError, TypeError) as error:
-        raise PricingFileError(f"{pricing_file}: {error}") from error
+        raise PricingFileError(f"{', '.join(sources)}: {error}") from error
+
+
+def _read_price_map(path: Path) -> Mapping[str, Any]:
+    """litellm's map: an object of model name -> entry (HEADROOM_PRICE_MAP_FILE may name a
+    file that is not one)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise PricingFileError(f"price map {path}: {error}") from error
+    if not isinstance(data, dict):
+        raise PricingFileError(f"price map {path}: expected an object of model prices")
+    return data
 
 
 def _read_operator_file(path: Path) -> dict[str, Any]:

@@ -195,6 +195,7 @@ def test_headers_trickled_byte_by_byte_get_408_at_the_deadline(sidecar: Sidecar)
     """Slowloris: each byte arrives before any per-read timeout would fire, but the headers
     never finish. The deadline runs from the connection, not from the last byte."""
     head = b"POST /v1/compress HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
+    timeouts_before = timeouts_answered(sidecar)
     started = time.perf_counter()
     with socket.create_connection(("127.0.0.1", sidecar.port), timeout=HEADER_TIMEOUT + 10) as sock:
         answer = b""
@@ -213,8 +214,15 @@ def test_headers_trickled_byte_by_byte_get_408_at_the_deadline(sidecar: Sidecar)
     assert b"connection: close" in answer.lower()
     assert strict_json(answer.split(b"\r\n\r\n", 1)[1])["error"]["type"] == "request_timeout"
     assert HEADER_TIMEOUT <= elapsed < HEADER_TIMEOUT + 5  # 200 bytes would take 20 s
-    errors = httpx.get(f"{sidecar.url}/metrics").text
-    assert 'headroom_http_errors_total{status="408"}' in errors
+    assert timeouts_answered(sidecar) == timeouts_before + 1
+
+
+def timeouts_answered(sidecar: Sidecar) -> float:
+    """headroom_http_errors_total{status="408"}, 0 before the first."""
+    for line in httpx.get(f"{sidecar.url}/metrics").text.splitlines():
+        if line.startswith('headroom_http_errors_total{status="408"} '):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 def test_a_connection_that_sends_nothing_is_closed_at_the_deadline(sidecar: Sidecar) -> None:

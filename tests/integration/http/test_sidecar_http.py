@@ -176,6 +176,22 @@ def test_non_loopback_bind_without_token_is_refused() -> None:
     assert result.returncode == 2 and "HEADROOM_PROXY_TOKEN" in result.stderr
 
 
+@pytest.mark.parametrize("setting", ["HEADROOM_PRICING_FILE", "HEADROOM_PRICE_MAP_FILE"])
+def test_unreadable_prices_refuse_to_start_with_one_line(setting: str, tmp_path: Path) -> None:
+    """Wrong prices would mislead chargeback: the process says why and exits, no traceback."""
+    broken = tmp_path / "prices.json"
+    broken.write_text("{not json")
+    result = subprocess.run(
+        [sys.executable, "-m", "sidecar", "serve", "--port", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), setting: str(broken),
+             "HEADROOM_DATA_DIR": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "prices refused" in result.stderr and str(broken) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_compress_cli_reads_a_file(tmp_path: Path) -> None:
     request = tmp_path / "request.json"
     request.write_text(json.dumps(tool_request("cargo", 800)))

@@ -270,6 +270,10 @@ def test_a_price_map_file_stands_in_for_litellms(tmp_path: Path) -> None:
     assert table.price("claude-sonnet-4-5") is None and "map.json" in table.source
     fallback = load_price_table(price_map=tmp_path / "absent.json")
     assert fallback.price("claude-sonnet-4-5") is not None
+    for broken in ("{not json", "[1, 2]"):
+        shipped.write_text(broken)
+        with pytest.raises(PricingFileError, match="price map .*map.json"):
+            load_price_table(price_map=shipped)
 
 
 def test_operator_yaml_overrides_adds_and_aliases(tmp_path: Path) -> None:
